@@ -1,0 +1,52 @@
+package dev.shmesh.linux;
+
+import dev.shmesh.linux.internal.Libc;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.invoke.MethodHandle;
+
+/** Raw file-descriptor operations: {@code dup(2)} with close-on-exec, {@code close(2)}. */
+public final class FileDescriptors {
+    private static final int F_DUPFD_CLOEXEC = 1030;
+
+    private static final MethodHandle FCNTL =
+            Libc.downcall("fcntl", FunctionDescriptor.of(Libc.C_INT, Libc.C_INT, Libc.C_INT, Libc.C_INT));
+    private static final MethodHandle CLOSE =
+            Libc.downcall("close", FunctionDescriptor.of(Libc.C_INT, Libc.C_INT));
+
+    private FileDescriptors() {}
+
+    /**
+     * Duplicates {@code fd} with close-on-exec set; the caller owns the copy. The two descriptors
+     * share one open file description: closing one leaves the other (and the socket) open.
+     */
+    public static int dupCloexec(int fd) throws LinuxException {
+        return (int) Libc.call(
+                "fcntl", "fd=" + fd + ", F_DUPFD_CLOEXEC, 0", st -> (int) FCNTL.invokeExact(st, fd, F_DUPFD_CLOEXEC, 0));
+    }
+
+    /** Closes {@code fd}. EINTR is not retried: on Linux the fd is released even then. */
+    public static void close(int fd) throws LinuxException {
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var state = Libc.callState(arena);
+            int rc;
+            try {
+                rc = (int) CLOSE.invokeExact(state, fd);
+            } catch (Throwable t) {
+                throw new IllegalStateException("close(" + fd + ") threw", t);
+            }
+            int errno = Libc.errno(state);
+            if (rc < 0 && errno != Errno.EINTR) {
+                throw new LinuxException("close", "fd=" + fd, errno);
+            }
+        }
+    }
+
+    /** Closes {@code fd}, ignoring errors; for cleanup paths that already report another failure. */
+    public static void closeQuietly(int fd) {
+        try {
+            close(fd);
+        } catch (LinuxException ignored) {
+            // already failing: the first error is the one worth reporting
+        }
+    }
+}
