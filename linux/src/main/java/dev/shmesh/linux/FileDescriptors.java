@@ -6,6 +6,9 @@ import java.lang.invoke.MethodHandle;
 
 /** Raw file-descriptor operations: {@code dup(2)} with close-on-exec, {@code close(2)}. */
 public final class FileDescriptors {
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int O_NONBLOCK = 0x800;
     private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final MethodHandle FCNTL =
@@ -22,6 +25,24 @@ public final class FileDescriptors {
     public static int dupCloexec(int fd) throws LinuxException {
         return (int) Libc.call(
                 "fcntl", "fd=" + fd + ", F_DUPFD_CLOEXEC, 0", st -> (int) FCNTL.invokeExact(st, fd, F_DUPFD_CLOEXEC, 0));
+    }
+
+    /**
+     * Sets O_NONBLOCK on {@code fd}'s open file description: every process sharing it (through
+     * SCM_RIGHTS or fork) sees the change.
+     */
+    public static void setNonBlocking(int fd) throws LinuxException {
+        int flags = (int) Libc.call("fcntl", "fd=" + fd + ", F_GETFL", st -> (int) FCNTL.invokeExact(st, fd, F_GETFL, 0));
+        if ((flags & O_NONBLOCK) == 0) {
+            Libc.call("fcntl", "fd=" + fd + ", F_SETFL, O_NONBLOCK",
+                    st -> (int) FCNTL.invokeExact(st, fd, F_SETFL, flags | O_NONBLOCK));
+        }
+    }
+
+    /** True when O_NONBLOCK is set on {@code fd}. */
+    public static boolean isNonBlocking(int fd) throws LinuxException {
+        int flags = (int) Libc.call("fcntl", "fd=" + fd + ", F_GETFL", st -> (int) FCNTL.invokeExact(st, fd, F_GETFL, 0));
+        return (flags & O_NONBLOCK) != 0;
     }
 
     /** Closes {@code fd}. EINTR is not retried: on Linux the fd is released even then. */

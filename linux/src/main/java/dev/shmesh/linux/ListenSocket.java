@@ -17,14 +17,16 @@ import java.nio.ByteOrder;
  * TCP listening sockets as raw file descriptors, so they can be handed to other processes with
  * SCM_RIGHTS and adopted there by an epoll transport.
  *
- * <p>{@link #bind} creates the socket with {@code SOCK_CLOEXEC}, sets {@code SO_REUSEADDR}, binds and
- * listens. The caller owns the returned fd and closes it with {@link FileDescriptors#close(int)}.
+ * <p>{@link #bind} creates the socket with {@code SOCK_NONBLOCK | SOCK_CLOEXEC}, sets
+ * {@code SO_REUSEADDR}, binds and listens. Non-blocking because O_NONBLOCK lives on the open file
+ * description that every process holding the socket shares, and event loops (Netty epoll) need it. The caller owns the returned fd and closes it with {@link FileDescriptors#close(int)}.
  * Never {@code shutdown()} a shared listener: that stops listening for every process holding it.
  */
 public final class ListenSocket {
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
     private static final int SOCK_STREAM = 1;
+    private static final int SOCK_NONBLOCK = 0x800;
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
@@ -75,8 +77,8 @@ public final class ListenSocket {
         int family = ip instanceof Inet6Address ? AF_INET6 : AF_INET;
         int fd = (int) Libc.call(
                 "socket",
-                (family == AF_INET ? "AF_INET" : "AF_INET6") + ", SOCK_STREAM|SOCK_CLOEXEC, 0",
-                st -> (int) SOCKET.invokeExact(st, family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+                (family == AF_INET ? "AF_INET" : "AF_INET6") + ", SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0",
+                st -> (int) SOCKET.invokeExact(st, family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         try (Arena arena = Arena.ofConfined()) {
             setIntOption(arena, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
             if (family == AF_INET6 && !ip.isAnyLocalAddress()) {

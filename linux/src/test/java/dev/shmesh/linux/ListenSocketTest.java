@@ -23,6 +23,7 @@ class ListenSocketTest {
             assertTrue(local.getPort() > 0, "kernel picked a port");
             assertTrue(ListenSocket.isListening(fd));
             assertTrue(ListenSocket.isInetSocket(fd));
+            assertTrue(FileDescriptors.isNonBlocking(fd), "shared listeners are non-blocking for event loops");
             // nobody accepts, yet the connection completes: it waits in the kernel's accept queue
             try (Socket s = new Socket(local.getAddress(), local.getPort())) {
                 assertTrue(s.isConnected());

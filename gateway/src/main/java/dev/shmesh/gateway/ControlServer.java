@@ -1,0 +1,290 @@
+package dev.shmesh.gateway;
+
+import dev.shmesh.api.control.ControlFrames;
+import dev.shmesh.api.control.v1.Assign;
+import dev.shmesh.api.control.v1.Envelope;
+import dev.shmesh.api.control.v1.FdKind;
+import dev.shmesh.api.control.v1.HandedFd;
+import dev.shmesh.api.control.v1.Hello;
+import dev.shmesh.api.control.v1.Stop;
+import java.io.FileDescriptor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.jboss.logging.Logger;
+import org.newsclub.net.unix.AFUNIXServerSocket;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import org.newsclub.net.unix.AFUNIXSocketCredentials;
+import org.newsclub.net.unix.FileDescriptorCast;
+
+/**
+ * The gateway's end of the control protocol ({@link ControlFrames} has the protocol description):
+ * an AF_UNIX stream socket at {@code <run dir>/control.sock}, mode 0600 inside a 0700 directory.
+ *
+ * <p>Each connection gets a platform thread running a {@link PeerSession}. A peer is
+ * authenticated by SO_PEERCRED (same uid as the gateway; pid = the process the supervisor spawned
+ * for that instance id, or a descendant of it) plus the one-time token that process was given.
+ * Only then does it receive fds, in exactly one SCM_RIGHTS message on the Assign frame. Every
+ * violation closes the connection and is logged with the peer's pid and uid; nothing a peer sends
+ * can stop the accept loop or touch another peer.
+ */
+final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ControlServer.class);
+
+    private final Path socketPath;
+    private final AFUNIXServerSocket server;
+    private final Supervisor supervisor;
+    private final Listeners listeners;
+    private final GatewayConfig.Control config;
+    private final long ownUid = PeerCheck.ownUid();
+    private final LongAdder rejected = new LongAdder();
+    private volatile boolean closed;
+
+    private ControlServer(Path socketPath, AFUNIXServerSocket server, Supervisor supervisor, Listeners listeners,
+            GatewayConfig.Control config) {
+        this.socketPath = socketPath;
+        this.server = server;
+        this.supervisor = supervisor;
+        this.listeners = listeners;
+        this.config = config;
+    }
+
+    /** Creates the run directory (0700) and binds the control socket (0600) in it. */
+    static ControlServer open(Path runDir, Supervisor supervisor, Listeners listeners, GatewayConfig.Control config)
+            throws IOException {
+        Files.createDirectories(runDir);
+        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
+        Path socketPath = runDir.resolve("control.sock").toAbsolutePath();
+        if (Files.exists(socketPath)) {
+            // a stale socket from a gateway that died; a live one would still answer
+            boolean live;
+            try (AFUNIXSocket probe = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socketPath))) {
+                live = probe.isConnected();
+            } catch (java.net.SocketException stale) {
+                live = false;
+            }
+            if (live) {
+                throw new IOException("another gateway is running on " + socketPath
+                        + " (stop it, or give this one its own --run-dir)");
+            }
+            Files.delete(socketPath);
+        }
+        AFUNIXServerSocket server = AFUNIXServerSocket.bindOn(AFUNIXSocketAddress.of(socketPath), true);
+        Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        return new ControlServer(socketPath, server, supervisor, listeners, config);
+    }
+
+    Path socketPath() {
+        return socketPath;
+    }
+
+    long rejectedPeers() {
+        return rejected.sum();
+    }
+
+    void start() {
+        Thread.ofPlatform().daemon().name("shmesh-control-accept").start(this::acceptLoop);
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            AFUNIXSocket socket;
+            try {
+                socket = server.accept();
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.errorf("control socket accept failed: %s", e.getMessage());
+                    sleepQuietly(Duration.ofMillis(100));
+                }
+                continue;
+            }
+            Thread.ofPlatform().daemon().name("shmesh-control-peer").start(() -> new PeerSession(socket).run());
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debugf("closing control socket: %s", e.getMessage());
+        }
+        try {
+            Files.deleteIfExists(socketPath);
+        } catch (IOException e) {
+            LOG.warnf("could not remove %s: %s", socketPath, e.getMessage());
+        }
+    }
+
+    /** One peer connection, from Hello to its end. */
+    final class PeerSession {
+        private final AFUNIXSocket socket;
+        private long peerPid = -1;
+        private long peerUid = -1;
+        private WorkerSlot slot;
+        private OutputStream out;
+
+        PeerSession(AFUNIXSocket socket) {
+            this.socket = socket;
+        }
+
+        void run() {
+            try (socket) {
+                AFUNIXSocketCredentials credentials = socket.getPeerCredentials();
+                peerPid = credentials.getPid();
+                peerUid = credentials.getUid();
+                socket.setAncillaryReceiveBufferSize(1024);
+                socket.setSoTimeout((int) config.helloTimeout().toMillis());
+                InputStream in = socket.getInputStream();
+                out = socket.getOutputStream();
+
+                Envelope first = readFrame(in, "Hello");
+                if (first == null) {
+                    reject("closed the connection before Hello");
+                    return;
+                }
+                if (!first.hasHello()) {
+                    reject("first frame is " + first.getBodyCase() + ", not Hello");
+                    return;
+                }
+                Hello hello = first.getHello();
+                if (hello.getProtocolVersion() != ControlFrames.PROTOCOL_VERSION) {
+                    reject("protocol version " + hello.getProtocolVersion() + ", gateway speaks "
+                            + ControlFrames.PROTOCOL_VERSION);
+                    return;
+                }
+                if (peerUid != ownUid) {
+                    reject("uid " + peerUid + " is not the gateway's uid " + ownUid);
+                    return;
+                }
+                String refusal = supervisor.authenticate(hello, peerPid, this);
+                if (refusal != null) {
+                    reject(refusal);
+                    return;
+                }
+                slot = supervisor.slot(hello.getInstanceId());
+                sendAssign();
+                socket.setSoTimeout(0);
+                Envelope frame;
+                while ((frame = readFrame(in, "Ready/Heartbeat")) != null) {
+                    switch (frame.getBodyCase()) {
+                        case READY -> supervisor.onReady(slot, this);
+                        case HEARTBEAT -> supervisor.onHeartbeat(slot, this, frame.getHeartbeat().getHealth());
+                        default -> {
+                            reject("unexpected " + frame.getBodyCase() + " from a worker");
+                            return;
+                        }
+                    }
+                }
+                LOG.debugf("control: %s closed its connection", describe());
+            } catch (ControlFrames.ProtocolException e) {
+                reject(e.getMessage());
+            } catch (SocketTimeoutException e) {
+                reject("silent past the " + config.helloTimeout().toMillis() + " ms hello timeout");
+            } catch (UnexpectedFdsException e) {
+                reject(e.getMessage());
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.debugf("control: %s connection ended: %s", describe(), e.getMessage());
+                }
+            } finally {
+                if (slot != null) {
+                    supervisor.onDisconnect(slot, this);
+                }
+            }
+        }
+
+        private Envelope readFrame(InputStream in, String expected) throws IOException {
+            Envelope frame = ControlFrames.read(in);
+            FileDescriptor[] fds = socket.getReceivedFileDescriptors();
+            if (fds != null && fds.length > 0) {
+                for (FileDescriptor fd : fds) {
+                    try {
+                        FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
+                    } catch (IOException ignored) {
+                        // closing what we never wanted; nothing more to do
+                    }
+                }
+                throw new UnexpectedFdsException("sent " + fds.length + " fd(s) with " + expected
+                        + "; peers never send fds to the gateway");
+            }
+            return frame;
+        }
+
+        private void sendAssign() throws IOException {
+            List<FileDescriptor> fds = new ArrayList<>();
+            Assign.Builder assign = Assign.newBuilder()
+                    .setMesh(supervisor.mesh())
+                    .setInstanceId(slot.id)
+                    .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis());
+            for (Listeners.Listener l : listeners.all()) {
+                assign.addFds(HandedFd.newBuilder()
+                        .setName(l.name())
+                        .setKind(FdKind.FD_KIND_TCP_LISTENER)
+                        .setAddress(l.addressText()));
+                fds.add(FileDescriptorCast.unsafeUsing(l.fd()).getFileDescriptor());
+            }
+            synchronized (this) {
+                socket.setOutboundFileDescriptors(fds.toArray(FileDescriptor[]::new));
+                ControlFrames.write(out, Envelope.newBuilder().setAssign(assign).build());
+            }
+            LOG.debugf("control: assigned %d fd(s) to %s", fds.size(), describe());
+        }
+
+        /** Asks the peer to exit; false when the connection is already gone. */
+        boolean sendStop() {
+            try {
+                synchronized (this) {
+                    ControlFrames.write(out, Envelope.newBuilder().setStop(Stop.getDefaultInstance()).build());
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+
+        void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
+
+        private void reject(String why) {
+            rejected.increment();
+            LOG.warnf("control: dropped %s: %s", describe(), why);
+            close();
+        }
+
+        String describe() {
+            return "peer pid=" + peerPid + " uid=" + peerUid + (slot == null ? "" : " (" + slot.id + ")");
+        }
+    }
+
+    private static final class UnexpectedFdsException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        UnexpectedFdsException(String message) {
+            super(message);
+        }
+    }
+
+    private static void sleepQuietly(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.shmesh.gateway;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * The gateway's lifecycle: bind the listeners, open the control socket, start the supervisor; on
+ * shutdown stop every worker, then remove the control socket. Order matters: listeners exist
+ * before any worker can ask for them, and outlive every worker.
+ */
+@ApplicationScoped
+public class Gateway {
+    private static final Logger LOG = Logger.getLogger(Gateway.class);
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    MeterRegistry registry;
+
+    private volatile Listeners listeners;
+    private volatile ControlServer control;
+    private volatile Supervisor supervisor;
+    private final Instant startedAt = Instant.now();
+
+    /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
+    synchronized void start() throws IOException {
+        Supervisor sup = new Supervisor(config);
+        sup.workerJar(); // fail before binding anything when there is nothing to spawn
+        listeners = Listeners.bind(config.listen());
+        control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
+        supervisor = sup;
+        control.start();
+        sup.start(control.socketPath());
+        registerMetrics();
+        for (Listeners.Listener l : listeners.all()) {
+            LOG.infof("mesh listening on http://%s (HTTP/1.1, h2c, gRPC), fd %d, backlog %d",
+                    l.addressText(), l.fd(), l.backlog());
+        }
+        LOG.infof("control socket %s; %d worker(s) starting", control.socketPath(), config.worker().count());
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stop();
+    }
+
+    synchronized void stop() {
+        if (supervisor != null) {
+            LOG.info("stopping workers");
+            supervisor.stopAll();
+            supervisor = null;
+        }
+        if (control != null) {
+            control.close();
+            control = null;
+        }
+        if (listeners != null) {
+            listeners.close();
+            listeners = null;
+        }
+    }
+
+    /** The /status document. */
+    Map<String, Object> status() {
+        Map<String, Object> status = new LinkedHashMap<>();
+        Supervisor sup = supervisor;
+        Listeners ls = listeners;
+        ControlServer cs = control;
+        status.put("mesh", config.mesh());
+        status.put("gateway", Map.of(
+                "pid", ProcessHandle.current().pid(),
+                "uptimeMs", java.time.Duration.between(startedAt, Instant.now()).toMillis()));
+        List<Map<String, Object>> listenerList = new ArrayList<>();
+        if (ls != null) {
+            for (Listeners.Listener l : ls.all()) {
+                listenerList.add(Map.of("name", l.name(), "address", l.addressText(), "fd", l.fd(), "backlog", l.backlog()));
+            }
+        }
+        status.put("listeners", listenerList);
+        status.put("controlSocket", cs == null ? null : cs.socketPath().toString());
+        status.put("rejectedPeers", cs == null ? 0 : cs.rejectedPeers());
+        status.put("workers", sup == null ? List.of() : sup.snapshot());
+        return status;
+    }
+
+    boolean anyWorkerReady() {
+        Supervisor sup = supervisor;
+        return sup != null && sup.count(WorkerSlot.State.READY) > 0;
+    }
+
+    private void registerMetrics() {
+        for (WorkerSlot.State state : WorkerSlot.State.values()) {
+            Gauge.builder("shmesh_workers", this, g -> {
+                        Supervisor sup = g.supervisor;
+                        return sup == null ? 0 : sup.count(state);
+                    })
+                    .description("workers by state")
+                    .tag("state", state.label())
+                    .register(registry);
+        }
+        FunctionCounter.builder("shmesh_worker_restarts", this, g -> {
+                    Supervisor sup = g.supervisor;
+                    return sup == null ? 0 : sup.totalRestarts();
+                })
+                .description("worker restarts by the supervisor")
+                .register(registry);
+        FunctionCounter.builder("shmesh_control_rejected_peers", this, g -> {
+                    ControlServer cs = g.control;
+                    return cs == null ? 0 : cs.rejectedPeers();
+                })
+                .description("control-socket peers dropped for a protocol or authentication violation")
+                .register(registry);
+    }
+}

@@ -1,0 +1,101 @@
+package dev.shmesh.gateway;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Gateway configuration, prefix {@code shmesh}. Every key can be set in a config file
+ * ({@code --config FILE}), as a system property, as an environment variable
+ * ({@code shmesh.listen.port} = {@code SHMESH_LISTEN_PORT}) or by a {@link GatewayMain} flag.
+ */
+@ConfigMapping(prefix = "shmesh")
+public interface GatewayConfig {
+
+    /** The mesh name: it prefixes shm segment names and tells meshes on one host apart. */
+    @WithDefault("default")
+    String mesh();
+
+    /** Where the control socket lives; created with mode 0700 when missing. */
+    @WithDefault("run")
+    String runDir();
+
+    Listen listen();
+
+    Worker worker();
+
+    Control control();
+
+    /** The mesh's listening socket. */
+    interface Listen {
+        @WithDefault("127.0.0.1")
+        String host();
+
+        @WithDefault("8080")
+        int port();
+
+        /** listen(2) backlog; the kernel caps it at net.core.somaxconn. */
+        @WithDefault("4096")
+        int backlog();
+    }
+
+    /** Worker processes and their supervision. */
+    interface Worker {
+        /** How many edge workers serve the mesh port. */
+        @WithDefault("2")
+        int count();
+
+        /** The worker's runnable jar (worker/target/quarkus-app/quarkus-run.jar). */
+        Optional<String> jar();
+
+        /** The JVM flags file (jvm.options) passed to every worker as {@code @file}. */
+        Optional<String> jvmOptions();
+
+        /**
+         * How a worker is isolated before its JVM starts: {@code none}, or {@code netns} (an empty
+         * network namespace through {@code unshare}; the worker still serves on the handed socket).
+         */
+        @WithDefault("none")
+        String isolation();
+
+        /** Extra JVM arguments for workers, space separated. */
+        Optional<String> jvmArgs();
+
+        /** First restart delay; doubles per consecutive failure up to {@link #restartBackoffMax}. */
+        @WithDefault("200ms")
+        Duration restartBackoff();
+
+        @WithDefault("10s")
+        Duration restartBackoffMax();
+
+        /** Restarts within {@link #crashLoopWindow} after which a worker is left down and reported. */
+        @WithDefault("5")
+        int crashLoopLimit();
+
+        @WithDefault("60s")
+        Duration crashLoopWindow();
+
+        /** Time from spawn to Ready before the worker is killed and restarted. */
+        @WithDefault("60s")
+        Duration readyTimeout();
+
+        /** How long a stopping worker gets to exit before SIGKILL. */
+        @WithDefault("8s")
+        Duration stopTimeout();
+    }
+
+    /** The control socket protocol. */
+    interface Control {
+        /** A connected peer must send Hello within this time. */
+        @WithDefault("5s")
+        Duration helloTimeout();
+
+        @WithDefault("1s")
+        Duration heartbeatInterval();
+
+        /** A ready worker silent for this long is killed and restarted. */
+        @WithDefault("6s")
+        Duration heartbeatTimeout();
+    }
+}

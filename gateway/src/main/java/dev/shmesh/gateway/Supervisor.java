@@ -1,0 +1,350 @@
+package dev.shmesh.gateway;
+
+import dev.shmesh.api.control.v1.Hello;
+import dev.shmesh.api.control.v1.PeerHealth;
+import dev.shmesh.api.control.v1.Role;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Spawns the workers, authenticates their control connections, watches their heartbeats and
+ * restarts them with exponential backoff; a worker that keeps dying is left down as
+ * {@code crash-loop} and reported instead of looping forever.
+ *
+ * <p>Thread-safety: every slot mutation happens under {@code this}; process exits and timers arrive
+ * on other threads and take the lock.
+ */
+final class Supervisor {
+    private static final Logger LOG = Logger.getLogger(Supervisor.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** A worker ready this long has its consecutive-failure count reset. */
+    private static final Duration STABLE_AFTER = Duration.ofSeconds(30);
+
+    private final GatewayConfig config;
+    private final Map<String, WorkerSlot> slots = new LinkedHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("shmesh-supervisor").factory());
+    private Path controlSocket;
+    private boolean stopping;
+    private long totalRestarts;
+
+    Supervisor(GatewayConfig config) {
+        this.config = config;
+        for (int i = 1; i <= config.worker().count(); i++) {
+            String id = "worker-" + i;
+            slots.put(id, new WorkerSlot(id, "edge"));
+        }
+    }
+
+    String mesh() {
+        return config.mesh();
+    }
+
+    /** Spawns every worker and starts the watchdog. */
+    synchronized void start(Path controlSocket) {
+        this.controlSocket = controlSocket;
+        for (WorkerSlot slot : slots.values()) {
+            spawn(slot);
+        }
+        timer.scheduleWithFixedDelay(this::watchdog, 500, 500, TimeUnit.MILLISECONDS);
+    }
+
+    synchronized WorkerSlot slot(String id) {
+        return slots.get(id);
+    }
+
+    /**
+     * Checks a Hello against the process spawned for its instance id.
+     *
+     * @return null when authenticated (the token is consumed), else the reason for refusal
+     */
+    synchronized String authenticate(Hello hello, long peerPid, ControlServer.PeerSession session) {
+        WorkerSlot slot = slots.get(hello.getInstanceId());
+        if (slot == null) {
+            return "unknown instance id '" + hello.getInstanceId() + "'";
+        }
+        if (hello.getRole() != Role.ROLE_EDGE) {
+            return "role " + hello.getRole() + " does not match " + slot.id + "'s role " + slot.role;
+        }
+        if (slot.process == null || !slot.process.isAlive() || slot.token == null) {
+            return slot.id + " is not expecting a connection (state " + slot.state.label() + ", token used)";
+        }
+        byte[] expected = slot.token.getBytes(StandardCharsets.US_ASCII);
+        byte[] presented = hello.getToken().getBytes(StandardCharsets.US_ASCII);
+        if (!MessageDigest.isEqual(expected, presented)) {
+            return "wrong token for " + slot.id;
+        }
+        if (!PeerCheck.isSelfOrDescendant(peerPid, slot.process.pid())) {
+            return "pid " + peerPid + " is not " + slot.id + "'s process " + slot.process.pid() + " or its descendant";
+        }
+        slot.token = null;
+        slot.session = session;
+        slot.state = WorkerSlot.State.ASSIGNED;
+        return null;
+    }
+
+    synchronized void onReady(WorkerSlot slot, ControlServer.PeerSession session) {
+        if (slot.session != session) {
+            return;
+        }
+        slot.state = WorkerSlot.State.READY;
+        slot.readyAt = Instant.now();
+        slot.lastHeartbeatNanos = System.nanoTime();
+        LOG.infof("%s ready (pid %d) in %d ms", slot.id, slot.pid(),
+                Duration.between(slot.spawnedAt, slot.readyAt).toMillis());
+    }
+
+    synchronized void onHeartbeat(WorkerSlot slot, ControlServer.PeerSession session, PeerHealth health) {
+        if (slot.session != session) {
+            return;
+        }
+        slot.lastHeartbeatNanos = System.nanoTime();
+        slot.health = health;
+        if (slot.readyAt != null && slot.consecutiveFailures > 0
+                && Duration.between(slot.readyAt, Instant.now()).compareTo(STABLE_AFTER) > 0) {
+            slot.consecutiveFailures = 0;
+        }
+    }
+
+    synchronized void onDisconnect(WorkerSlot slot, ControlServer.PeerSession session) {
+        if (slot.session == session) {
+            slot.session = null;
+        }
+    }
+
+    private void spawn(WorkerSlot slot) {
+        slot.token = HexFormat.of().formatHex(randomBytes(32));
+        List<String> command = workerCommand();
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        Map<String, String> env = builder.environment();
+        env.put("SHMESH_CONTROL_SOCKET", controlSocket.toString());
+        env.put("SHMESH_WORKER_ID", slot.id);
+        env.put("SHMESH_TOKEN", slot.token);
+        env.put("SHMESH_MESH", config.mesh());
+        try {
+            Process process = builder.start();
+            slot.process = process;
+            slot.spawnedAt = Instant.now();
+            slot.readyAt = null;
+            slot.health = null;
+            slot.state = WorkerSlot.State.STARTING;
+            LOG.infof("spawned %s (pid %d)", slot.id, process.pid());
+            process.onExit().thenAccept(p -> onExit(slot, p));
+        } catch (IOException e) {
+            slot.process = null;
+            slot.lastExit = "spawn failed: " + e.getMessage();
+            LOG.errorf("cannot start %s: %s (command: %s)", slot.id, e.getMessage(), String.join(" ", command));
+            scheduleRestart(slot);
+        }
+    }
+
+    private synchronized void onExit(WorkerSlot slot, Process process) {
+        if (slot.process != process) {
+            return;
+        }
+        slot.lastExit = "exit code " + process.exitValue();
+        if (slot.session != null) {
+            slot.session.close();
+            slot.session = null;
+        }
+        if (stopping) {
+            slot.state = WorkerSlot.State.STOPPED;
+            return;
+        }
+        LOG.warnf("%s (pid %d) exited with code %d", slot.id, process.pid(), process.exitValue());
+        scheduleRestart(slot);
+    }
+
+    private void scheduleRestart(WorkerSlot slot) {
+        Instant now = Instant.now();
+        slot.recentRestarts.addLast(now);
+        while (!slot.recentRestarts.isEmpty()
+                && slot.recentRestarts.peekFirst().isBefore(now.minus(config.worker().crashLoopWindow()))) {
+            slot.recentRestarts.removeFirst();
+        }
+        if (slot.recentRestarts.size() > config.worker().crashLoopLimit()) {
+            slot.state = WorkerSlot.State.CRASH_LOOP;
+            LOG.errorf("%s exited %d times within %s (last: %s); leaving it down. Check the worker's output"
+                            + " above, fix the cause, then restart the gateway.",
+                    slot.id, slot.recentRestarts.size(), config.worker().crashLoopWindow(), slot.lastExit);
+            return;
+        }
+        long base = config.worker().restartBackoff().toMillis();
+        long delay = Math.min(config.worker().restartBackoffMax().toMillis(),
+                base << Math.min(20, slot.consecutiveFailures));
+        slot.consecutiveFailures++;
+        slot.state = WorkerSlot.State.BACKOFF;
+        timer.schedule(() -> restart(slot), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void restart(WorkerSlot slot) {
+        if (stopping || slot.state != WorkerSlot.State.BACKOFF) {
+            return;
+        }
+        slot.restarts++;
+        totalRestarts++;
+        spawn(slot);
+    }
+
+    private synchronized void watchdog() {
+        if (stopping) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (WorkerSlot slot : slots.values()) {
+            Process p = slot.process;
+            if (p == null || !p.isAlive()) {
+                continue;
+            }
+            if (slot.state == WorkerSlot.State.READY
+                    && now - slot.lastHeartbeatNanos > config.control().heartbeatTimeout().toNanos()) {
+                LOG.warnf("%s (pid %d) sent no heartbeat for %s; killing it", slot.id, p.pid(),
+                        config.control().heartbeatTimeout());
+                p.destroyForcibly();
+            } else if ((slot.state == WorkerSlot.State.STARTING || slot.state == WorkerSlot.State.ASSIGNED)
+                    && Duration.between(slot.spawnedAt, Instant.now()).compareTo(config.worker().readyTimeout()) > 0) {
+                LOG.warnf("%s (pid %d) not ready within %s; killing it", slot.id, p.pid(),
+                        config.worker().readyTimeout());
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** Stops every worker: Stop over the control socket, then SIGTERM, then SIGKILL. Blocks until all are gone. */
+    void stopAll() {
+        List<Process> processes = new ArrayList<>();
+        synchronized (this) {
+            stopping = true;
+            for (WorkerSlot slot : slots.values()) {
+                if (slot.process != null && slot.process.isAlive()) {
+                    slot.state = WorkerSlot.State.STOPPING;
+                    processes.add(slot.process);
+                    if (slot.session == null || !slot.session.sendStop()) {
+                        slot.process.destroy();
+                    }
+                }
+            }
+        }
+        timer.shutdownNow();
+        long deadline = System.nanoTime() + config.worker().stopTimeout().toNanos();
+        for (Process p : processes) {
+            waitFor(p, deadline);
+            if (p.isAlive()) {
+                p.destroy();
+            }
+        }
+        long killDeadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        for (Process p : processes) {
+            waitFor(p, killDeadline);
+            if (p.isAlive()) {
+                LOG.warnf("worker pid %d ignored SIGTERM; killing it", p.pid());
+                p.destroyForcibly();
+                waitFor(p, System.nanoTime() + Duration.ofSeconds(5).toNanos());
+            }
+        }
+    }
+
+    /** A snapshot of every slot for /status and /metrics. */
+    synchronized List<Map<String, Object>> snapshot() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (WorkerSlot slot : slots.values()) {
+            Map<String, Object> w = new LinkedHashMap<>();
+            w.put("id", slot.id);
+            w.put("pid", slot.process != null && slot.process.isAlive() ? slot.process.pid() : null);
+            w.put("role", slot.role);
+            w.put("state", slot.state.label());
+            w.put("restarts", slot.restarts);
+            long uptimeMs = slot.readyAt == null || slot.state != WorkerSlot.State.READY
+                    ? 0 : Duration.between(slot.spawnedAt, Instant.now()).toMillis();
+            w.put("uptime", String.format(java.util.Locale.ROOT, "%.1fs", uptimeMs / 1000.0));
+            w.put("uptimeMs", uptimeMs);
+            w.put("lastExit", slot.lastExit);
+            if (slot.health != null) {
+                Map<String, Object> h = new LinkedHashMap<>();
+                h.put("pid", slot.health.getPid());
+                h.put("fds", new LinkedHashMap<>(slot.health.getFdsMap()));
+                h.put("requests", slot.health.getRequests());
+                h.put("rssBytes", slot.health.getRssBytes());
+                h.put("sandbox", new LinkedHashMap<>(slot.health.getSandboxMap()));
+                w.put("health", h);
+            }
+            out.add(w);
+        }
+        return out;
+    }
+
+    synchronized long totalRestarts() {
+        return totalRestarts;
+    }
+
+    synchronized long count(WorkerSlot.State state) {
+        return slots.values().stream().filter(s -> s.state == state).count();
+    }
+
+    private List<String> workerCommand() {
+        List<String> command = new ArrayList<>();
+        switch (config.worker().isolation()) {
+            case "none" -> { }
+            case "netns" -> {
+                command.add("unshare");
+                if (PeerCheck.ownUid() != 0) {
+                    // unprivileged: a user namespace grants the right to create the network namespace
+                    command.add("--user");
+                    command.add("--map-current-user");
+                }
+                command.add("--net");
+            }
+            default -> throw new IllegalStateException("shmesh.worker.isolation=" + config.worker().isolation()
+                    + " is not one of: none, netns");
+        }
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        config.worker().jvmOptions().ifPresent(f -> command.add("@" + f));
+        config.worker().jvmArgs().ifPresent(a -> command.addAll(List.of(a.trim().split("\\s+"))));
+        command.add("-jar");
+        command.add(workerJar().toString());
+        return command;
+    }
+
+    /** The worker jar, checked to exist, with a message that says how to get one. */
+    Path workerJar() {
+        Path jar = Path.of(config.worker().jar().orElse("worker/target/quarkus-app/quarkus-run.jar")).toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("worker jar not found at " + jar
+                    + ": build it with ./shmesh build, or point shmesh.worker.jar (--worker-jar) at it");
+        }
+        return jar;
+    }
+
+    private static void waitFor(Process p, long deadlineNanos) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            return;
+        }
+        try {
+            p.waitFor(left, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+}

@@ -1,0 +1,57 @@
+package dev.shmesh.gateway;
+
+import dev.shmesh.api.control.v1.PeerHealth;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * One supervised worker position ("worker-1"): the process currently filling it and its history.
+ * Guarded by the {@link Supervisor}'s lock; the fields are read for /status under that lock too.
+ */
+final class WorkerSlot {
+    enum State {
+        /** spawned, no authenticated control connection yet */
+        STARTING,
+        /** authenticated and assigned its fds, not serving yet */
+        ASSIGNED,
+        /** serving */
+        READY,
+        /** exited; a restart is scheduled */
+        BACKOFF,
+        /** restarted too often: left down, reported */
+        CRASH_LOOP,
+        /** the gateway is stopping it */
+        STOPPING,
+        STOPPED;
+
+        String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    final String id;
+    final String role;
+    State state = State.STOPPED;
+    Process process;
+    /** One-time secret the current process must present in Hello; null once used. */
+    String token;
+    ControlServer.PeerSession session;
+    Instant spawnedAt;
+    Instant readyAt;
+    long lastHeartbeatNanos;
+    PeerHealth health;
+    int restarts;
+    int consecutiveFailures;
+    String lastExit;
+    final Deque<Instant> recentRestarts = new ArrayDeque<>();
+
+    WorkerSlot(String id, String role) {
+        this.id = id;
+        this.role = role;
+    }
+
+    long pid() {
+        return process == null ? -1 : process.pid();
+    }
+}

@@ -1,0 +1,195 @@
+package dev.shmesh.worker;
+
+import dev.shmesh.api.control.ControlFrames;
+import dev.shmesh.api.control.v1.Assign;
+import dev.shmesh.api.control.v1.Envelope;
+import dev.shmesh.api.control.v1.FdKind;
+import dev.shmesh.api.control.v1.HandedFd;
+import dev.shmesh.api.control.v1.Heartbeat;
+import dev.shmesh.api.control.v1.Hello;
+import dev.shmesh.api.control.v1.PeerHealth;
+import dev.shmesh.api.control.v1.Ready;
+import dev.shmesh.api.control.v1.Role;
+import dev.shmesh.linux.ListenSocket;
+import java.io.FileDescriptor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import org.newsclub.net.unix.FileDescriptorCast;
+
+/**
+ * The worker's end of the control connection (see {@link ControlFrames} for the protocol).
+ *
+ * <p>{@link #connect} runs Hello → Assign before Quarkus starts and registers the received listen
+ * fds in {@link HandedListeners}. {@link #ready} then reports Ready and starts two daemon threads:
+ * one sends heartbeats, one reads gateway commands (Drain, Stop) and notices the gateway's death
+ * (end of stream). The received fds stay open for the life of the process.
+ */
+final class ControlChannel {
+    /** What the worker does when the gateway asks it to stop or disappears. */
+    enum Shutdown { DRAIN, STOP, GATEWAY_GONE }
+
+    private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(15);
+    /** Keeps received descriptors reachable: they must never be closed behind Netty's back. */
+    private static final List<FileDescriptor> RECEIVED = new ArrayList<>();
+
+    private final AFUNIXSocket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final Assign assign;
+    private final Map<String, String> heldFds;
+    private long seq;
+
+    private ControlChannel(AFUNIXSocket socket, Assign assign, Map<String, String> heldFds) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+        this.assign = assign;
+        this.heldFds = heldFds;
+    }
+
+    /** Connects, authenticates and receives the assigned fds. Fails with a message saying what went wrong. */
+    static ControlChannel connect(Path controlSocket, String instanceId, String token) throws IOException {
+        AFUNIXSocket socket = AFUNIXSocket.newInstance();
+        try {
+            socket.connect(AFUNIXSocketAddress.of(controlSocket));
+            socket.setAncillaryReceiveBufferSize(4096);
+            socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
+            ControlFrames.write(socket.getOutputStream(), Envelope.newBuilder()
+                    .setHello(Hello.newBuilder()
+                            .setRole(Role.ROLE_EDGE)
+                            .setInstanceId(instanceId)
+                            .setProtocolVersion(ControlFrames.PROTOCOL_VERSION)
+                            .setToken(token))
+                    .build());
+            Envelope reply;
+            try {
+                reply = ControlFrames.read(socket.getInputStream());
+            } catch (SocketTimeoutException e) {
+                throw new IOException("the gateway did not answer Hello within " + HANDSHAKE_TIMEOUT.toSeconds() + "s");
+            }
+            FileDescriptor[] fds = socket.getReceivedFileDescriptors();
+            if (reply == null) {
+                throw new IOException("the gateway closed the control connection after Hello"
+                        + " (authentication refused; see the gateway log for the reason)");
+            }
+            if (!reply.hasAssign()) {
+                closeAll(fds);
+                throw new ControlFrames.ProtocolException("expected Assign, got " + reply.getBodyCase());
+            }
+            Assign assign = reply.getAssign();
+            int expected = assign.getFdsCount();
+            int got = fds == null ? 0 : fds.length;
+            if (got != expected) {
+                closeAll(fds);
+                throw new ControlFrames.ProtocolException("Assign lists " + expected + " fds but " + got + " arrived");
+            }
+            Map<String, String> held = new LinkedHashMap<>();
+            for (int i = 0; i < expected; i++) {
+                HandedFd handed = assign.getFds(i);
+                int fd = FileDescriptorCast.using(fds[i]).as(Integer.class);
+                synchronized (RECEIVED) {
+                    RECEIVED.add(fds[i]);
+                }
+                if (handed.getKind() == FdKind.FD_KIND_TCP_LISTENER) {
+                    if (!ListenSocket.isInetSocket(fd) || !ListenSocket.isListening(fd)) {
+                        throw new ControlFrames.ProtocolException(
+                                "handed fd '" + handed.getName() + "' (" + fd + ") is not a listening TCP socket");
+                    }
+                    HandedListeners.add(new HandedListeners.Listener(handed.getName(), fd, handed.getAddress()));
+                }
+                held.put(handed.getName(), Integer.toString(fd));
+            }
+            socket.setSoTimeout(0);
+            return new ControlChannel(socket, assign, held);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    Assign assign() {
+        return assign;
+    }
+
+    /** Sends Ready, then heartbeats every interval; {@code onShutdown} runs once on Drain/Stop/gateway death. */
+    void ready(Consumer<Shutdown> onShutdown) throws IOException {
+        send(Envelope.newBuilder()
+                .setReady(Ready.newBuilder().addAllServing(heldFds.keySet()))
+                .build());
+        long interval = Math.max(100, assign.getHeartbeatIntervalMs());
+        Thread.ofPlatform().daemon().name("shmesh-heartbeat").start(() -> heartbeatLoop(interval));
+        Thread.ofPlatform().daemon().name("shmesh-control").start(() -> commandLoop(onShutdown));
+    }
+
+    private void heartbeatLoop(long intervalMs) {
+        try {
+            while (!socket.isClosed()) {
+                send(Envelope.newBuilder()
+                        .setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setHealth(health()))
+                        .build());
+                Thread.sleep(intervalMs);
+            }
+        } catch (IOException | InterruptedException e) {
+            // the command loop sees the closed connection and decides what to do
+        }
+    }
+
+    PeerHealth health() {
+        return PeerHealth.newBuilder()
+                .setInstanceId(WorkerIdentity.id())
+                .setPid(ProcessHandle.current().pid())
+                .putAllFds(heldFds)
+                .setRequests(WorkerIdentity.requests())
+                .putAllSandbox(ProcSelf.sandboxState())
+                .setRssBytes(ProcSelf.rssBytes())
+                .build();
+    }
+
+    private void commandLoop(Consumer<Shutdown> onShutdown) {
+        Shutdown why = Shutdown.GATEWAY_GONE;
+        try {
+            Envelope command;
+            while ((command = ControlFrames.read(in)) != null) {
+                if (command.hasDrain()) {
+                    why = Shutdown.DRAIN;
+                    break;
+                }
+                if (command.hasStop()) {
+                    why = Shutdown.STOP;
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            why = Shutdown.GATEWAY_GONE;
+        }
+        onShutdown.accept(why);
+    }
+
+    private synchronized void send(Envelope envelope) throws IOException {
+        ControlFrames.write(out, envelope);
+    }
+
+    private static void closeAll(FileDescriptor[] fds) {
+        if (fds == null) {
+            return;
+        }
+        for (FileDescriptor fd : fds) {
+            try {
+                FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
+            } catch (IOException ignored) {
+                // best effort: we are already failing with a better message
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.shmesh.worker;
+
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.jboss.logging.Logger;
+
+/**
+ * Worker entry point.
+ *
+ * <p>Spawned by the gateway (SHMESH_CONTROL_SOCKET, SHMESH_WORKER_ID and SHMESH_TOKEN set): it runs
+ * the control handshake <em>before</em> Quarkus starts, so that Vert.x is built with the handed
+ * listener, then reports Ready once Quarkus serves. Without SHMESH_CONTROL_SOCKET it runs
+ * standalone and binds {@code quarkus.http.port} itself (the single-process baseline in bench/).
+ */
+@QuarkusMain
+public class WorkerMain implements QuarkusApplication {
+    private static final Logger LOG = Logger.getLogger(WorkerMain.class);
+    /** Exit code when the gateway handshake fails (EX_PROTOCOL of sysexits.h). */
+    static final int EXIT_HANDSHAKE_FAILED = 76;
+
+    private static volatile ControlChannel control;
+
+    public static void main(String... args) {
+        String socket = System.getenv("SHMESH_CONTROL_SOCKET");
+        if (socket != null && !socket.isBlank()) {
+            String token = System.getenv().getOrDefault("SHMESH_TOKEN", "");
+            try {
+                control = ControlChannel.connect(Path.of(socket), WorkerIdentity.id(), token);
+            } catch (IOException e) {
+                System.err.printf(
+                        "shmesh worker %s: control handshake with the gateway at %s failed: %s%n"
+                                + "  A worker is started by the gateway (./shmesh up); to run one alone, unset SHMESH_CONTROL_SOCKET.%n",
+                        WorkerIdentity.id(), socket, e.getMessage());
+                System.exit(EXIT_HANDSHAKE_FAILED);
+            }
+            HandedListeners.Listener http = HandedListeners.primary();
+            if (http != null) {
+                // the bind is swallowed; these only make Quarkus report the real address
+                int colon = http.address().lastIndexOf(':');
+                System.setProperty("quarkus.http.host", http.address().substring(0, colon).replace("[", "").replace("]", ""));
+                System.setProperty("quarkus.http.port", http.address().substring(colon + 1));
+            }
+        }
+        Quarkus.run(WorkerMain.class, args);
+    }
+
+    @Override
+    public int run(String... args) throws Exception {
+        ControlChannel channel = control;
+        if (channel != null) {
+            channel.ready(why -> {
+                switch (why) {
+                    case DRAIN, STOP -> LOG.infof("gateway asked worker %s to %s", WorkerIdentity.id(), why);
+                    case GATEWAY_GONE -> {
+                        long grace = Long.getLong("shmesh.worker.orphan-grace-ms", 2000);
+                        LOG.warnf("control connection lost: the gateway is gone; worker %s exits in %d ms",
+                                WorkerIdentity.id(), grace);
+                        sleep(grace);
+                    }
+                }
+                Quarkus.asyncExit(0);
+                // if a shutdown hook hangs, do not linger as an orphan
+                Thread.ofPlatform().daemon().start(() -> {
+                    sleep(10_000);
+                    Runtime.getRuntime().halt(0);
+                });
+            });
+            LOG.infof("worker %s ready, serving %s", WorkerIdentity.id(), HandedListeners.all().keySet());
+        }
+        Quarkus.waitForExit();
+        return 0;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
