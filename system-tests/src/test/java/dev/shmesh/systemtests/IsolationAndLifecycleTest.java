@@ -1,0 +1,109 @@
+package dev.shmesh.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Workers in an empty network namespace still serve; stopping or killing the gateway leaves nothing behind. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class IsolationAndLifecycleTest {
+
+    @Test
+    void aWorkerInAnEmptyNetworkNamespaceServesOnTheHandedSocket() throws Exception {
+        String why = unshareNetUnavailable();
+        assumeTrue(why == null, () -> "needs network namespaces (unshare --net): " + why);
+        try (Mesh mesh = Mesh.start(1, "--isolation", "netns").awaitReady(1)) {
+            long pid = mesh.worker(mesh.status(), "worker-1").get("pid").asLong();
+            String workerNet = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "net")).toString();
+            String gatewayNet = Files.readSymbolicLink(
+                    Path.of("/proc", Long.toString(mesh.gateway.pid()), "ns", "net")).toString();
+            assertNotEquals(gatewayNet, workerNet, "the worker has its own network namespace");
+            List<String> interfaces = Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", "dev")).stream()
+                    .skip(2)
+                    .map(l -> l.trim().split(":")[0])
+                    .toList();
+            assertEquals(List.of("lo"), interfaces, "only loopback exists in the worker's namespace");
+
+            for (int i = 0; i < 20; i++) {
+                var r = mesh.get(mesh.port, "/v1/echo?msg=from-netns-" + i);
+                assertEquals(200, r.statusCode());
+                assertEquals("worker-1", Mesh.JSON.readTree(r.body()).get("worker").asText());
+            }
+            JsonNode health = mesh.awaitStatus("health", s -> mesh.worker(s, "worker-1").has("health"),
+                    Duration.ofSeconds(10));
+            assertEquals(workerNet, mesh.worker(health, "worker-1").get("health").get("sandbox").get("ns.net").asText());
+        }
+    }
+
+    @Test
+    void sigtermOfTheGatewayStopsEverythingItStarted() throws Exception {
+        Mesh mesh = Mesh.start(2).awaitReady(2);
+        try {
+            List<ProcessHandle> processes = mesh.knownProcesses();
+            assertTrue(processes.size() >= 3, "gateway + 2 workers: " + processes);
+            mesh.gateway.destroy(); // SIGTERM
+            assertTrue(mesh.gateway.waitFor(30, TimeUnit.SECONDS), "gateway exited");
+            for (ProcessHandle p : processes) {
+                p.onExit().get(10, TimeUnit.SECONDS);
+                assertFalse(p.isAlive(), "left running: " + p.pid());
+            }
+            assertThrows(ConnectException.class, () -> new Socket(InetAddress.getLoopbackAddress(), mesh.port).close(),
+                    "nothing listens on the mesh port");
+            assertFalse(Files.exists(mesh.runDir.resolve("control.sock")), "control socket removed");
+        } finally {
+            mesh.close();
+        }
+    }
+
+    @Test
+    void workersDoNotOutliveAKilledGatewayPastTheGracePeriod() throws Exception {
+        Mesh mesh = Mesh.start(2).awaitReady(2);
+        try {
+            List<ProcessHandle> workers = mesh.knownProcesses().stream()
+                    .filter(p -> p.pid() != mesh.gateway.pid())
+                    .toList();
+            assertEquals(2, workers.size(), workers.toString());
+            mesh.gateway.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            for (ProcessHandle w : workers) {
+                w.onExit().get(20, TimeUnit.SECONDS);
+            }
+            assertThrows(IOException.class, () -> new Socket(InetAddress.getLoopbackAddress(), mesh.port).close());
+        } finally {
+            mesh.close();
+        }
+    }
+
+    /** Null when `unshare --net` works here, else why not. */
+    static String unshareNetUnavailable() {
+        try {
+            List<String> cmd = ProcessHandle.current().info().user().orElse("").equals("root")
+                    ? List.of("unshare", "--net", "true")
+                    : List.of("unshare", "--user", "--map-current-user", "--net", "true");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "unshare timed out";
+            }
+            String out = new String(p.getInputStream().readAllBytes());
+            return p.exitValue() == 0 ? null : "unshare failed: " + out.trim();
+        } catch (IOException | InterruptedException e) {
+            return "unshare not runnable: " + e.getMessage();
+        }
+    }
+}

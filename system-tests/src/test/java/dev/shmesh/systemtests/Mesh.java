@@ -1,0 +1,241 @@
+package dev.shmesh.systemtests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * A real mesh for a test: the packaged gateway started as a child process on free loopback ports
+ * with its own run directory; it spawns the real workers. {@link #close()} stops it with SIGTERM
+ * and then kills, by pid, anything of its process tree still alive.
+ */
+final class Mesh implements AutoCloseable {
+    static final Path ROOT = Path.of(System.getProperty("shmesh.root", "..")).toAbsolutePath().normalize();
+    static final Path GATEWAY_JAR = ROOT.resolve("gateway/target/quarkus-app/quarkus-run.jar");
+    static final Path WORKER_JAR = ROOT.resolve("worker/target/quarkus-app/quarkus-run.jar");
+    static final Path JVM_OPTIONS = ROOT.resolve("jvm.options");
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final int port;
+    final int adminPort;
+    final Path runDir;
+    final Path log;
+    final Process gateway;
+    private final List<ProcessHandle> tree = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    private Mesh(int port, int adminPort, Path runDir, Path log, Process gateway) {
+        this.port = port;
+        this.adminPort = adminPort;
+        this.runDir = runDir;
+        this.log = log;
+        this.gateway = gateway;
+    }
+
+    /**
+     * Starts a gateway with {@code workers} workers and extra arguments: gateway flags (e.g.
+     * "--isolation", "netns") or {@code -Dkey=value} configuration, which goes to the gateway JVM.
+     */
+    static Mesh start(int workers, String... flags) throws IOException {
+        if (!Files.isRegularFile(GATEWAY_JAR) || !Files.isRegularFile(WORKER_JAR)) {
+            throw new IllegalStateException("gateway/worker not packaged under " + ROOT + "; run ./shmesh test");
+        }
+        int port = freePort();
+        int adminPort = freePort();
+        Path runDir = Files.createTempDirectory("shmesh-test-run");
+        Path log = Files.createTempFile("shmesh-gateway", ".log");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + JVM_OPTIONS));
+        List<String> gatewayFlags = new ArrayList<>();
+        for (String flag : flags) {
+            (flag.startsWith("-D") ? command : gatewayFlags).add(flag);
+        }
+        command.addAll(List.of(
+                "-Dshmesh.worker.jvm-options=" + JVM_OPTIONS,
+                "-Dshmesh.worker.jar=" + WORKER_JAR,
+                "-jar", GATEWAY_JAR.toString(),
+                "--port", Integer.toString(port),
+                "--admin-port", Integer.toString(adminPort),
+                "--run-dir", runDir.toString(),
+                "--workers", Integer.toString(workers)));
+        command.addAll(gatewayFlags);
+        Process gateway = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        Mesh mesh = new Mesh(port, adminPort, runDir, log, gateway);
+        mesh.tree.add(gateway.toHandle());
+        return mesh;
+    }
+
+    /** Waits until /status shows {@code n} workers in state ready. */
+    Mesh awaitReady(int n) {
+        awaitStatus("" + n + " ready workers", s -> countState(s, "ready") == n, Duration.ofSeconds(60));
+        return this;
+    }
+
+    /** Polls /status until {@code condition} holds, or fails with the last status and the gateway log. */
+    JsonNode awaitStatus(String what, Predicate<JsonNode> condition, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            if (!gateway.isAlive()) {
+                throw new AssertionError("gateway exited with " + gateway.exitValue() + " while waiting for " + what
+                        + "\n" + logTail());
+            }
+            try {
+                last = status();
+                rememberWorkers(last);
+                if (holds(condition, last)) {
+                    return last;
+                }
+            } catch (IOException e) {
+                // admin endpoint not up yet
+            }
+            sleep(100);
+        }
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what + "; last status: " + last
+                + "\n" + logTail());
+    }
+
+    private static boolean holds(Predicate<JsonNode> condition, JsonNode status) {
+        try {
+            return condition.test(status);
+        } catch (AssertionError | RuntimeException notYet) {
+            return false; // e.g. the worker is not listed yet
+        }
+    }
+
+    JsonNode status() throws IOException {
+        HttpResponse<String> r = get(adminPort, "/status");
+        if (r.statusCode() != 200) {
+            throw new IOException("/status answered " + r.statusCode());
+        }
+        return JSON.readTree(r.body());
+    }
+
+    HttpResponse<String> get(int port, String path) throws IOException {
+        try {
+            return http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                            .timeout(Duration.ofSeconds(10))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    JsonNode worker(JsonNode status, String id) {
+        for (JsonNode w : status.get("workers")) {
+            if (w.get("id").asText().equals(id)) {
+                return w;
+            }
+        }
+        throw new AssertionError("no worker " + id + " in " + status);
+    }
+
+    static long countState(JsonNode status, String state) {
+        long n = 0;
+        for (JsonNode w : status.get("workers")) {
+            if (w.get("state").asText().equals(state)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    String logTail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return "--- gateway log (" + log + ") ---\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 80), lines.size()));
+        } catch (IOException e) {
+            return "(no gateway log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Records worker pids so that close() can reap them even after the gateway is gone. */
+    private void rememberWorkers(JsonNode status) {
+        for (JsonNode w : status.get("workers")) {
+            if (w.hasNonNull("pid")) {
+                ProcessHandle.of(w.get("pid").asLong()).ifPresent(h -> {
+                    synchronized (tree) {
+                        if (!tree.contains(h)) {
+                            tree.add(h);
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    List<ProcessHandle> knownProcesses() {
+        synchronized (tree) {
+            gateway.toHandle().descendants().forEach(h -> {
+                if (!tree.contains(h)) {
+                    tree.add(h);
+                }
+            });
+            return List.copyOf(tree);
+        }
+    }
+
+    @Override
+    public void close() {
+        List<ProcessHandle> all = knownProcesses();
+        gateway.destroy();
+        try {
+            if (!gateway.waitFor(20, TimeUnit.SECONDS)) {
+                gateway.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (ProcessHandle h : all) {
+            if (h.isAlive()) {
+                h.destroyForcibly();
+            }
+        }
+        try {
+            Files.deleteIfExists(runDir.resolve("control.sock"));
+            Files.deleteIfExists(runDir);
+            Files.deleteIfExists(log);
+        } catch (IOException ignored) {
+            // temp files; nothing to do
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+}

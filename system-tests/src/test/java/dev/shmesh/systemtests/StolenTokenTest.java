@@ -1,0 +1,87 @@
+package dev.shmesh.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shmesh.api.control.ControlFrames;
+import dev.shmesh.api.control.v1.Envelope;
+import dev.shmesh.api.control.v1.Hello;
+import dev.shmesh.api.control.v1.Role;
+import java.io.File;
+import java.io.FileDescriptor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+
+/**
+ * A slot waiting for its worker: a wrong token is refused, and so is the right token presented by
+ * a process that is not the spawned worker (SO_PEERCRED pid check). Neither receives an fd.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class StolenTokenTest {
+
+    @Test
+    void theTokenAloneIsNotEnoughTheSpawnedPidMustPresentIt() throws Exception {
+        String testClasses = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(p -> p.endsWith("test-classes"))
+                .findFirst()
+                .orElseThrow();
+        try (Mesh mesh = Mesh.start(1,
+                "-Dshmesh.worker.jvm-args=-cp " + testClasses + " " + SilentWorker.class.getName())) {
+            JsonNode status = mesh.awaitStatus("worker-1 starting",
+                    s -> mesh.worker(s, "worker-1").get("state").asText().equals("starting")
+                            && mesh.worker(s, "worker-1").hasNonNull("pid"),
+                    Duration.ofSeconds(30));
+            long pid = mesh.worker(status, "worker-1").get("pid").asLong();
+
+            assertRefusedWithoutFds(mesh, "00".repeat(32));
+            assertTrue(mesh.logTail().contains("wrong token for worker-1"), mesh.logTail());
+
+            String stolen = environ(pid, "SHMESH_TOKEN");
+            assertEquals(64, stolen.length(), "the spawned process holds a 32-byte token");
+            assertRefusedWithoutFds(mesh, stolen);
+            assertTrue(mesh.logTail().contains("is not worker-1's process " + pid), mesh.logTail());
+
+            JsonNode after = mesh.status();
+            assertEquals("starting", mesh.worker(after, "worker-1").get("state").asText(), "the token is not consumed");
+            assertEquals(2, after.get("rejectedPeers").asLong());
+        }
+    }
+
+    private static void assertRefusedWithoutFds(Mesh mesh, String token) throws IOException {
+        try (AFUNIXSocket s = AFUNIXSocket.newInstance()) {
+            s.connect(AFUNIXSocketAddress.of(mesh.runDir.resolve("control.sock")));
+            s.setAncillaryReceiveBufferSize(4096);
+            s.setSoTimeout(10_000);
+            ControlFrames.write(s.getOutputStream(), Envelope.newBuilder()
+                    .setHello(Hello.newBuilder()
+                            .setRole(Role.ROLE_EDGE)
+                            .setInstanceId("worker-1")
+                            .setProtocolVersion(ControlFrames.PROTOCOL_VERSION)
+                            .setToken(token))
+                    .build());
+            assertEquals(null, ControlFrames.read(s.getInputStream()), "no Assign: the gateway closed the connection");
+            FileDescriptor[] fds = s.getReceivedFileDescriptors();
+            assertTrue(fds == null || fds.length == 0, "no fd handed to an impostor");
+        }
+    }
+
+    private static String environ(long pid, String name) throws IOException {
+        String env = Files.readString(Path.of("/proc", Long.toString(pid), "environ"), StandardCharsets.UTF_8);
+        for (String entry : env.split("\0")) {
+            if (entry.startsWith(name + "=")) {
+                return entry.substring(name.length() + 1);
+            }
+        }
+        throw new AssertionError(name + " not in the environment of " + pid);
+    }
+}
