@@ -51,6 +51,13 @@ public class Gateway {
                     l.addressText(), l.fd(), l.backlog());
         }
         LOG.infof("control socket %s; %d worker(s) starting", control.socketPath(), config.worker().count());
+        org.eclipse.microprofile.config.Config c = org.eclipse.microprofile.config.ConfigProvider.getConfig();
+        String admin = c.getOptionalValue("quarkus.http.host", String.class).orElse("127.0.0.1") + ":"
+                + c.getOptionalValue("quarkus.http.port", Integer.class).orElse(9901);
+        String mesh = listeners.all().getFirst().addressText();
+        LOG.infof("%n  shmesh is up%n    mesh   http://%s/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)%n"
+                        + "    admin  http://%s/status   /metrics   /health%n  Ctrl-C stops the mesh.",
+                mesh, admin);
     }
 
     void onStop(@Observes ShutdownEvent event) {
