@@ -50,7 +50,12 @@ public class Gateway {
             LOG.infof("mesh listening on http://%s (HTTP/1.1, h2c, gRPC), fd %d, backlog %d",
                     l.addressText(), l.fd(), l.backlog());
         }
-        LOG.infof("control socket %s; %d worker(s) starting", control.socketPath(), config.worker().count());
+        if (config.mode().equals("container")) {
+            LOG.infof("control socket %s; container mode: waiting for workers that present the mesh token",
+                    control.socketPath());
+        } else {
+            LOG.infof("control socket %s; %d worker(s) starting", control.socketPath(), config.worker().count());
+        }
         org.eclipse.microprofile.config.Config c = org.eclipse.microprofile.config.ConfigProvider.getConfig();
         String admin = c.getOptionalValue("quarkus.http.host", String.class).orElse("127.0.0.1") + ":"
                 + c.getOptionalValue("quarkus.http.port", Integer.class).orElse(9901);

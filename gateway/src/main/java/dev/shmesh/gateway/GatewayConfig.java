@@ -17,6 +17,18 @@ public interface GatewayConfig {
     @WithDefault("default")
     String mesh();
 
+    /**
+     * {@code host}: the gateway spawns and supervises its workers (the default). {@code container}: a
+     * container runtime starts the workers; the gateway spawns nothing and accepts any worker that
+     * presents {@link #meshToken()} from the gateway's own uid (pids of other containers are not
+     * visible, so there is no pid check).
+     */
+    @WithDefault("host")
+    String mode();
+
+    /** The per-mesh secret workers present in container mode (at least 16 characters). */
+    Optional<String> meshToken();
+
     /** Where the control socket lives; created with mode 0700 when missing. */
     @WithDefault("run")
     String runDir();

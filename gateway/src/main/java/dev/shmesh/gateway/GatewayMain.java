@@ -25,6 +25,7 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--worker-jar", "shmesh.worker.jar"),
             Map.entry("--run-dir", "shmesh.run-dir"),
             Map.entry("--mesh", "shmesh.mesh"),
+            Map.entry("--mode", "shmesh.mode"),
             Map.entry("--admin-host", "quarkus.http.host"),
             Map.entry("--admin-port", "quarkus.http.port"),
             Map.entry("--config", "quarkus.config.locations"));
@@ -32,7 +33,7 @@ public class GatewayMain implements QuarkusApplication {
     private static final String USAGE = """
             usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--isolation none|netns]
                              [--run-dir DIR] [--mesh NAME] [--admin-host H] [--admin-port N]
-                             [--config FILE] [--worker-jar JAR]
+                             [--config FILE] [--worker-jar JAR] [--mode host|container]
               Every flag is also a config key (see README): --port = shmesh.listen.port = SHMESH_LISTEN_PORT.
             """;
 

@@ -35,7 +35,11 @@ final class Supervisor {
     /** A worker ready this long has its consecutive-failure count reset. */
     private static final Duration STABLE_AFTER = Duration.ofSeconds(30);
 
+    private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
     private final GatewayConfig config;
+    private final boolean containerMode;
+    private final byte[] meshToken;
     private final Map<String, WorkerSlot> slots = new LinkedHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("shmesh-supervisor").factory());
@@ -45,6 +49,22 @@ final class Supervisor {
 
     Supervisor(GatewayConfig config) {
         this.config = config;
+        this.containerMode = switch (config.mode()) {
+            case "host" -> false;
+            case "container" -> true;
+            default -> throw new IllegalStateException(
+                    "shmesh.mode=" + config.mode() + " is not one of: host, container");
+        };
+        if (containerMode) {
+            String token = config.meshToken().orElse("");
+            if (token.length() < 16) {
+                throw new IllegalStateException("container mode needs a mesh token of at least 16 characters in"
+                        + " SHMESH_MESH_TOKEN (shmesh.mesh-token); workers present the same value as SHMESH_TOKEN");
+            }
+            this.meshToken = token.getBytes(StandardCharsets.UTF_8);
+            return;
+        }
+        this.meshToken = null;
         for (int i = 1; i <= config.worker().count(); i++) {
             String id = "worker-" + i;
             slots.put(id, new WorkerSlot(id, "edge"));
@@ -58,8 +78,10 @@ final class Supervisor {
     /** Spawns every worker and starts the watchdog. */
     synchronized void start(Path controlSocket) {
         this.controlSocket = controlSocket;
-        for (WorkerSlot slot : slots.values()) {
-            spawn(slot);
+        if (!containerMode) {
+            for (WorkerSlot slot : slots.values()) {
+                spawn(slot);
+            }
         }
         timer.scheduleWithFixedDelay(this::watchdog, 500, 500, TimeUnit.MILLISECONDS);
     }
@@ -74,6 +96,9 @@ final class Supervisor {
      * @return null when authenticated (the token is consumed), else the reason for refusal
      */
     synchronized String authenticate(Hello hello, long peerPid, ControlServer.PeerSession session) {
+        if (containerMode) {
+            return authenticateContainer(hello, session);
+        }
         WorkerSlot slot = slots.get(hello.getInstanceId());
         if (slot == null) {
             return "unknown instance id '" + hello.getInstanceId() + "'";
@@ -98,6 +123,36 @@ final class Supervisor {
         return null;
     }
 
+    /** Container mode: the mesh token, a well-formed id nobody connected holds, a known role. */
+    private String authenticateContainer(Hello hello, ControlServer.PeerSession session) {
+        if (!MessageDigest.isEqual(meshToken, hello.getToken().getBytes(StandardCharsets.UTF_8))) {
+            return "wrong mesh token";
+        }
+        String id = hello.getInstanceId();
+        if (!INSTANCE_ID.matcher(id).matches()) {
+            return "instance id must match " + INSTANCE_ID.pattern();
+        }
+        String role = switch (hello.getRole()) {
+            case ROLE_EDGE -> "edge";
+            case ROLE_COMPUTE -> "compute";
+            case ROLE_BROKER -> "broker";
+            default -> null;
+        };
+        if (role == null) {
+            return "unknown role " + hello.getRole();
+        }
+        WorkerSlot existing = slots.get(id);
+        if (existing != null && existing.session != null) {
+            return "instance id '" + id + "' is already connected";
+        }
+        WorkerSlot slot = new WorkerSlot(id, role);
+        slot.session = session;
+        slot.state = WorkerSlot.State.ASSIGNED;
+        slot.spawnedAt = Instant.now();
+        slots.put(id, slot);
+        return null;
+    }
+
     synchronized void onReady(WorkerSlot slot, ControlServer.PeerSession session) {
         if (slot.session != session) {
             return;
@@ -115,6 +170,9 @@ final class Supervisor {
         }
         slot.lastHeartbeatNanos = System.nanoTime();
         slot.health = health;
+        if (containerMode) {
+            slot.pid = health.getPid(); // its own view: other containers' pids are invisible here
+        }
         if (slot.readyAt != null && slot.consecutiveFailures > 0
                 && Duration.between(slot.readyAt, Instant.now()).compareTo(STABLE_AFTER) > 0) {
             slot.consecutiveFailures = 0;
@@ -124,6 +182,11 @@ final class Supervisor {
     synchronized void onDisconnect(WorkerSlot slot, ControlServer.PeerSession session) {
         if (slot.session == session) {
             slot.session = null;
+            if (containerMode && slots.get(slot.id) == slot) {
+                // the container runtime owns its lifecycle; a restarted container connects anew
+                slots.remove(slot.id);
+                LOG.infof("%s disconnected", slot.id);
+            }
         }
     }
 
@@ -139,6 +202,7 @@ final class Supervisor {
         try {
             Process process = builder.start();
             slot.process = process;
+            slot.pid = process.pid();
             slot.spawnedAt = Instant.now();
             slot.readyAt = null;
             slot.health = null;
@@ -206,7 +270,16 @@ final class Supervisor {
             return;
         }
         long now = System.nanoTime();
-        for (WorkerSlot slot : slots.values()) {
+        for (WorkerSlot slot : List.copyOf(slots.values())) {
+            if (containerMode) {
+                if (slot.state == WorkerSlot.State.READY && slot.session != null
+                        && now - slot.lastHeartbeatNanos > config.control().heartbeatTimeout().toNanos()) {
+                    LOG.warnf("%s sent no heartbeat for %s; dropping its connection", slot.id,
+                            config.control().heartbeatTimeout());
+                    slot.session.close();
+                }
+                continue;
+            }
             Process p = slot.process;
             if (p == null || !p.isAlive()) {
                 continue;
@@ -230,6 +303,10 @@ final class Supervisor {
         List<Process> processes = new ArrayList<>();
         synchronized (this) {
             stopping = true;
+            if (containerMode) {
+                // the runtime owns the workers: they lose the connection and reconnect to the next gateway
+                slots.values().stream().filter(sl -> sl.session != null).forEach(sl -> sl.session.close());
+            }
             for (WorkerSlot slot : slots.values()) {
                 if (slot.process != null && slot.process.isAlive()) {
                     slot.state = WorkerSlot.State.STOPPING;
@@ -265,7 +342,8 @@ final class Supervisor {
         for (WorkerSlot slot : slots.values()) {
             Map<String, Object> w = new LinkedHashMap<>();
             w.put("id", slot.id);
-            w.put("pid", slot.process != null && slot.process.isAlive() ? slot.process.pid() : null);
+            boolean alive = containerMode ? slot.session != null : slot.process != null && slot.process.isAlive();
+            w.put("pid", alive && slot.pid > 0 ? slot.pid : null);
             w.put("role", slot.role);
             w.put("state", slot.state.label());
             w.put("restarts", slot.restarts);
@@ -322,6 +400,9 @@ final class Supervisor {
 
     /** The worker jar, checked to exist, with a message that says how to get one. */
     Path workerJar() {
+        if (containerMode) {
+            return null;
+        }
         Path jar = Path.of(config.worker().jar().orElse("worker/target/quarkus-app/quarkus-run.jar")).toAbsolutePath();
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("worker jar not found at " + jar

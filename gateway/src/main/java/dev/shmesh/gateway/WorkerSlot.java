@@ -33,7 +33,10 @@ final class WorkerSlot {
     final String id;
     final String role;
     State state = State.STOPPED;
+    /** The spawned process (host mode); null in container mode. */
     Process process;
+    /** The worker's pid as the gateway sees it (host mode) or as it reports itself (container mode). */
+    long pid = -1;
     /** One-time secret the current process must present in Hello; null once used. */
     String token;
     ControlServer.PeerSession session;
@@ -52,6 +55,6 @@ final class WorkerSlot {
     }
 
     long pid() {
-        return process == null ? -1 : process.pid();
+        return pid;
     }
 }

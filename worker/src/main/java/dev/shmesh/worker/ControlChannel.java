@@ -60,9 +60,8 @@ final class ControlChannel {
 
     /** Connects, authenticates and receives the assigned fds. Fails with a message saying what went wrong. */
     static ControlChannel connect(Path controlSocket, String instanceId, String token) throws IOException {
-        AFUNIXSocket socket = AFUNIXSocket.newInstance();
+        AFUNIXSocket socket = connectWithRetry(controlSocket);
         try {
-            socket.connect(AFUNIXSocketAddress.of(controlSocket));
             socket.setAncillaryReceiveBufferSize(4096);
             socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
             ControlFrames.write(socket.getOutputStream(), Envelope.newBuilder()
@@ -115,6 +114,35 @@ final class ControlChannel {
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
+        }
+    }
+
+    /**
+     * Connects to the control socket, retrying while it does not exist or refuses (a gateway that is
+     * still starting, e.g. containers started in parallel) for SHMESH_CONNECT_TIMEOUT_MS (30 s).
+     */
+    private static AFUNIXSocket connectWithRetry(Path controlSocket) throws IOException {
+        long timeoutMs = Long.parseLong(System.getenv().getOrDefault("SHMESH_CONNECT_TIMEOUT_MS", "30000"));
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (true) {
+            AFUNIXSocket socket = AFUNIXSocket.newInstance();
+            try {
+                socket.connect(AFUNIXSocketAddress.of(controlSocket));
+                return socket;
+            } catch (java.net.SocketException e) {
+                socket.close();
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("cannot connect to the gateway's control socket " + controlSocket + " within "
+                            + timeoutMs + " ms: " + e.getMessage() + " (is the gateway running, and is its run directory"
+                            + " shared with this worker?)", e);
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while connecting to " + controlSocket, ie);
+                }
+            }
         }
     }
 

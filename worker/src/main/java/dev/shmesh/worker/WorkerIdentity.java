@@ -26,6 +26,24 @@ public final class WorkerIdentity {
 
     private static String resolveId() {
         String id = System.getenv("SHMESH_WORKER_ID");
-        return id == null || id.isBlank() ? "standalone-" + ProcessHandle.current().pid() : id;
+        if (id != null && !id.isBlank()) {
+            return id; // host mode: the gateway named the slot
+        }
+        if (System.getenv("SHMESH_CONTROL_SOCKET") != null) {
+            return "worker-" + hostname(); // container mode: one worker per container
+        }
+        return "standalone-" + ProcessHandle.current().pid();
+    }
+
+    private static String hostname() {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).trim();
+            } catch (java.io.IOException e) {
+                host = Long.toString(ProcessHandle.current().pid());
+            }
+        }
+        return host;
     }
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load harness: GET /v1/echo with keep-alive through the mesh (gateway + N workers sharing the
+# handed socket) against the same handler in one standalone Quarkus process bound to its own port.
+# Same load tool (wrk), same settings, same machine, alternating runs; prints req/s, p50/p99 and ratios.
+#
+#   bench/http/echo-vs-single.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-w WORKERS] [-r ROUNDS]
+#
+# Needs: wrk (Debian: apt-get install wrk), a built tree (./shmesh build). Loopback only.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION=15 CONNS=64 THREADS=2 WORKERS=2 ROUNDS=2
+while getopts d:c:t:w:r: o; do
+  case $o in d) DURATION=$OPTARG;; c) CONNS=$OPTARG;; t) THREADS=$OPTARG;; w) WORKERS=$OPTARG;; r) ROUNDS=$OPTARG;; *) exit 2;; esac
+done
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+JAVA="$JAVA_HOME/bin/java"
+GATEWAY_JAR="$ROOT/gateway/target/quarkus-app/quarkus-run.jar"
+WORKER_JAR="$ROOT/worker/target/quarkus-app/quarkus-run.jar"
+[ -f "$GATEWAY_JAR" ] && [ -f "$WORKER_JAR" ] || { echo "build first: ./shmesh build" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MESH_PORT=$(free_port); ADMIN_PORT=$(free_port); SINGLE_PORT=$(free_port)
+RUN_DIR=$(mktemp -d); LOGS=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$RUN_DIR"; }
+trap cleanup EXIT
+
+"$JAVA" @"$ROOT/jvm.options" -Dshmesh.worker.jvm-options="$ROOT/jvm.options" -Dshmesh.worker.jar="$WORKER_JAR" \
+  -jar "$GATEWAY_JAR" --port "$MESH_PORT" --admin-port "$ADMIN_PORT" --run-dir "$RUN_DIR" --workers "$WORKERS" \
+  >"$LOGS/mesh.log" 2>&1 &
+PIDS+=($!)
+"$JAVA" @"$ROOT/jvm.options" -Dquarkus.http.port="$SINGLE_PORT" -Dquarkus.log.level=WARN -jar "$WORKER_JAR" \
+  >"$LOGS/single.log" 2>&1 &
+PIDS+=($!)
+
+wait_up() { for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$1/v1/echo?msg=up" >/dev/null && return 0; sleep 0.2; done
+            echo "no answer on port $1; logs in $LOGS" >&2; exit 1; }
+wait_up "$MESH_PORT"; wait_up "$SINGLE_PORT"
+for _ in $(seq 1 100); do
+  [ "$(curl -fs "http://127.0.0.1:$ADMIN_PORT/status" | grep -c '"state" : "ready"')" = "$WORKERS" ] && break; sleep 0.2
+done
+
+run_wrk() { wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency "http://127.0.0.1:$1/v1/echo?msg=bench"; }
+# "Requests/sec: N" and the latency distribution lines "50% 1.23ms"
+rps() { awk '/Requests\/sec/ {print $2}'; }
+pct() { awk -v p="$1" '$1==p {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
+
+echo "warm-up ($DURATION s each)..." >&2
+run_wrk "$MESH_PORT" "$DURATION" >/dev/null; run_wrk "$SINGLE_PORT" "$DURATION" >/dev/null
+
+declare -A SUM_RPS SUM_P50 SUM_P99
+for side in mesh single; do SUM_RPS[$side]=0; SUM_P50[$side]=0; SUM_P99[$side]=0; done
+for round in $(seq 1 "$ROUNDS"); do
+  for side in mesh single; do
+    port=$MESH_PORT; [ "$side" = single ] && port=$SINGLE_PORT
+    out=$(run_wrk "$port" "$DURATION")
+    r=$(rps <<<"$out"); p50=$(pct 50% <<<"$out"); p99=$(pct 99% <<<"$out")
+    printf 'round %d %-6s %10.0f req/s  p50 %6.3f ms  p99 %6.3f ms\n' "$round" "$side" "$r" "$p50" "$p99"
+    SUM_RPS[$side]=$(awk -v a="${SUM_RPS[$side]}" -v b="$r" 'BEGIN{print a+b}')
+    SUM_P50[$side]=$(awk -v a="${SUM_P50[$side]}" -v b="$p50" 'BEGIN{print a+b}')
+    SUM_P99[$side]=$(awk -v a="${SUM_P99[$side]}" -v b="$p99" 'BEGIN{print a+b}')
+  done
+done
+echo
+printf '%-28s %12s %10s %10s\n' "GET /v1/echo, keep-alive" "req/s" "p50 ms" "p99 ms"
+for side in mesh single; do
+  label="mesh ($WORKERS workers, one fd)"; [ "$side" = single ] && label="single Quarkus process"
+  awk -v l="$label" -v r="${SUM_RPS[$side]}" -v a="${SUM_P50[$side]}" -v b="${SUM_P99[$side]}" -v n="$ROUNDS" \
+    'BEGIN{printf "%-28s %12.0f %10.3f %10.3f\n", l, r/n, a/n, b/n}'
+done
+awk -v m="${SUM_RPS[mesh]}" -v s="${SUM_RPS[single]}" 'BEGIN{printf "throughput ratio mesh/single: %.2fx\n", m/s}'
+echo "settings: wrk -t$THREADS -c$CONNS -d${DURATION}s, $ROUNDS alternating rounds after warm-up; $(nproc) cores"
