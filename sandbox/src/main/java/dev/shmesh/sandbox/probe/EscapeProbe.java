@@ -1,0 +1,198 @@
+package dev.shmesh.sandbox.probe;
+
+import dev.shmesh.linux.Errno;
+import dev.shmesh.linux.RawSyscall;
+import dev.shmesh.linux.SyscallTable;
+import dev.shmesh.sandbox.Sandbox;
+import dev.shmesh.sandbox.SandboxPolicy;
+import dev.shmesh.sandbox.SandboxReport;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The escape probe: run inside the launcher's box, it warms up, arms a policy's seccomp filter, then tries
+ * each forbidden action with raw system calls and prints one line per action: {@code name result errno},
+ * e.g. {@code socket_inet fail EPERM} or {@code jvm_gc ok -}. Lines {@code report JSON} and {@code done}
+ * frame the output. In the spirit of bubblewrap's {@code tests/try-syscall.c}: the test asserts the exact
+ * errno of each line.
+ *
+ * <p>Usage: {@code EscapeProbe POLICY PARENT_PID HOST_PATH}. A forbidden call that unexpectedly creates a
+ * child process makes that child exit at once.
+ */
+public final class EscapeProbe {
+    private static final long AT_FDCWD = -100;
+    private static final int CLONE_NEWUSER = 0x10000000;
+    private static final int CLONE_NEWNET = 0x40000000;
+    private static final int SIGCHLD = 17;
+
+    private final Arena arena = Arena.ofAuto();
+    private final List<String> lines = new ArrayList<>();
+
+    private EscapeProbe() {}
+
+    public static void main(String[] args) throws Exception {
+        String policyName = args.length > 0 ? args[0] : "worker";
+        long parentPid = args.length > 1 ? Long.parseLong(args[1]) : 1;
+        String hostPath = args.length > 2 ? args[2] : "/etc/hostname";
+        new EscapeProbe().run(SandboxPolicy.named(policyName), parentPid, hostPath);
+    }
+
+    private void run(SandboxPolicy policy, long parentPid, String hostPath) throws Exception {
+        String jdk = System.getProperty("java.home");
+        // mount layer alone, before seccomp: the JDK is a read-only bind
+        attempt("prearm_write_jdk", nr("openat"), AT_FDCWD, str(jdk + "/shmesh-probe"), 0x41 /* O_WRONLY|O_CREAT */, 0644);
+
+        // warm up like a service: a pool of threads, allocation, class loading; then arm
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        for (int i = 0; i < 6; i++) {
+            pool.submit(() -> new byte[1 << 20].length).get();
+        }
+        long t0 = System.nanoTime();
+        SandboxReport report = Sandbox.armSeccomp(policy);
+        long armMicros = (System.nanoTime() - t0) / 1000;
+        out("report " + report.toJson());
+        out("arm_micros " + armMicros);
+
+        MemorySegment sockaddr = arena.allocate(16, 8);
+        sockaddr.set(ValueLayout.JAVA_SHORT, 0, (short) 2);
+        sockaddr.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) 80);
+        sockaddr.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
+
+        attempt("socket_inet", nr("socket"), 2, 1, 0);
+        attempt("socket_inet6", nr("socket"), 10, 1, 0);
+        attempt("socket_unix", nr("socket"), 1, 1, 0);
+        attempt("socket_netlink", nr("socket"), 16, 3, 0);
+        attempt("socket_packet", nr("socket"), 17, 3, 0);
+        // on fd 0 (not a socket): without seccomp these would fail with ENOTSOCK instead
+        attempt("connect_loopback", nr("connect"), 0, sockaddr.address(), 16);
+        attempt("bind", nr("bind"), 0, sockaddr.address(), 16);
+        attempt("listen", nr("listen"), 0, 16);
+        long argv = argv(jdk + "/bin/java", "-version");
+        attempt("execve", nr("execve"), str(jdk + "/bin/java"), argv, argv(/* envp */));
+        attempt("execveat", nr("execveat"), AT_FDCWD, str(jdk + "/bin/java"), argv, argv(), 0);
+        tryFork("fork", nr("fork"));
+        tryFork("vfork", nr("vfork"));
+        tryFork("clone_process", nr("clone"), SIGCHLD, 0, 0, 0, 0);
+        tryFork("clone_newuser", nr("clone"), CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+        tryFork("clone_newnet", nr("clone"), CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+        tryFork("clone3", nr("clone3"), 0, 0);
+        attempt("unshare", nr("unshare"), CLONE_NEWUSER);
+        attempt("setns", nr("setns"), 0, 0);
+        attempt("mount", nr("mount"), str("none"), str("/tmp"), str("tmpfs"), 0, 0);
+        attempt("umount2", nr("umount2"), str("/proc"), 2 /* MNT_DETACH */);
+        attempt("pivot_root", nr("pivot_root"), str("/tmp"), str("/tmp"));
+        attempt("chroot", nr("chroot"), str("/tmp"));
+        attempt("ptrace_traceme", nr("ptrace"), 0 /* PTRACE_TRACEME */, 0, 0, 0);
+        attempt("ptrace_attach_parent", nr("ptrace"), 16 /* PTRACE_ATTACH */, parentPid, 0, 0);
+        MemorySegment iov = arena.allocate(16, 8);
+        MemorySegment buf = arena.allocate(64);
+        iov.set(ValueLayout.ADDRESS, 0, buf);
+        iov.set(ValueLayout.JAVA_LONG, 8, 64);
+        attempt("process_vm_readv", nr("process_vm_readv"), 1, iov.address(), 1, iov.address(), 1, 0);
+        attempt("process_vm_writev", nr("process_vm_writev"), 1, iov.address(), 1, iov.address(), 1, 0);
+        attempt("kill_parent", nr("kill"), parentPid, 0);
+        out("parent_visible " + (Files.exists(Path.of("/proc/" + parentPid)) ? "yes" : "no") + " -");
+        attempt("setuid_0", nr("setuid"), 0);
+        attempt("setgid_0", nr("setgid"), 0);
+        attempt("open_shadow", nr("openat"), AT_FDCWD, str("/etc/shadow"), 0, 0);
+        attempt("open_host_path", nr("openat"), AT_FDCWD, str(hostPath), 0, 0);
+        attempt("write_jdk_create", nr("openat"), AT_FDCWD, str(jdk + "/shmesh-probe"), 0x41, 0644);
+        attempt("write_jdk_existing", nr("openat"), AT_FDCWD, str(jdk + "/release"), 2 /* O_RDWR */, 0);
+        attempt("open_tmp_create", nr("openat"), AT_FDCWD, str("/tmp/shmesh-probe"), 0x241, 0644);
+        attempt("mkdir_jdk", nr("mkdir"), str(jdk + "/shmesh-probe"), 0755);
+        attempt("keyctl", nr("keyctl"), 0, 0, 0, 0, 0);
+        attempt("add_key", nr("add_key"), str("user"), str("shmesh"), str("x"), 1, -3 /* KEY_SPEC_USER_KEYRING */);
+        attempt("bpf", nr("bpf"), 0, 0, 0);
+        attempt("perf_event_open", nr("perf_event_open"), 0, 0, -1, -1, 0);
+        attempt("userfaultfd", nr("userfaultfd"), 0);
+        attempt("io_uring_setup", nr("io_uring_setup"), 1, buf.address());
+        attempt("init_module", nr("init_module"), 0, 0, str(""));
+        attempt("kexec_load", nr("kexec_load"), 0, 0, 0, 0);
+        attempt("reboot", nr("reboot"), 0xfee1dead, 672274793, 0x4321fedc /* RB_POWER_OFF */, 0);
+        attempt("personality", nr("personality"), 0x0400000 /* READ_IMPLIES_EXEC */);
+        attempt("x32_getpid", SyscallTable.X32_SYSCALL_BIT | nr("getpid"));
+        out("netdev " + netdevs() + " -");
+
+        // the JVM still works: allocation, a new thread, a GC, class loading, reading the JDK dir
+        byte[][] garbage = new byte[64][];
+        for (int i = 0; i < garbage.length; i++) {
+            garbage[i] = new byte[256 * 1024];
+        }
+        out("jvm_alloc ok " + garbage.length);
+        Thread t = Thread.ofPlatform().start(() -> {});
+        t.join(5000);
+        out("jvm_thread " + (t.isAlive() ? "fail" : "ok") + " -");
+        out("jvm_pool " + (pool.submit(() -> 42).get() == 42 ? "ok" : "fail") + " -");
+        System.gc();
+        out("jvm_gc ok -");
+        out("jvm_classload " + (Class.forName("java.util.concurrent.Exchanger").getName().isEmpty() ? "fail" : "ok") + " -");
+        out("jvm_read_jdk " + (Files.readString(Path.of(jdk, "release")).contains("JAVA_VERSION") ? "ok" : "fail") + " -");
+        SandboxReport after = SandboxReport.ofThisProcess();
+        out("threads_after " + after.threadsWithSeccompFilter() + "/" + after.threads() + " -");
+        pool.shutdown();
+        pool.awaitTermination(5, TimeUnit.SECONDS);
+        out("done");
+        System.out.flush();
+    }
+
+    private void attempt(String name, long nr, long... args) {
+        RawSyscall.Outcome o = RawSyscall.invoke(nr, args);
+        out(name + " " + (o.succeeded() ? "ok " + o.value() : "fail " + Errno.name(o.errno())));
+    }
+
+    /** A call that may create a process: if it did, the child leaves at once. */
+    private void tryFork(String name, long nr, long... args) {
+        RawSyscall.Outcome o = RawSyscall.invoke(nr, args);
+        if (o.succeeded() && o.value() == 0) {
+            RawSyscall.invoke(nr("exit_group"), 99);
+        }
+        out(name + " " + (o.succeeded() ? "ok " + o.value() : "fail " + Errno.name(o.errno())));
+    }
+
+    private static long nr(String name) {
+        return SyscallTable.require(name);
+    }
+
+    private long str(String s) {
+        return arena.allocateFrom(s, StandardCharsets.UTF_8).address();
+    }
+
+    private long argv(String... items) {
+        MemorySegment a = arena.allocate(8L * (items.length + 1), 8);
+        for (int i = 0; i < items.length; i++) {
+            a.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(items[i], StandardCharsets.UTF_8));
+        }
+        a.setAtIndex(ValueLayout.ADDRESS, items.length, MemorySegment.NULL);
+        return a.address();
+    }
+
+    private static String netdevs() {
+        try {
+            List<String> names = new ArrayList<>();
+            for (String line : Files.readAllLines(Path.of("/proc/net/dev"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && !line.contains("|")) {
+                    names.add(line.substring(0, colon).strip());
+                }
+            }
+            return String.join(",", names);
+        } catch (Exception e) {
+            return "unreadable:" + e.getClass().getSimpleName();
+        }
+    }
+
+    private void out(String line) {
+        lines.add(line);
+        System.out.println(line);
+    }
+}
