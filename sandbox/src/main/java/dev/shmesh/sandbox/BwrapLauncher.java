@@ -112,7 +112,7 @@ public final class BwrapLauncher {
             throw new IllegalArgumentException("command is empty");
         }
         List<String> a = new ArrayList<>();
-        a.add(bwrapPath().map(Path::toString).orElse("bwrap"));
+        a.add(bwrap != null ? bwrap.toString() : bwrapPath().map(Path::toString).orElse("bwrap"));
         for (Namespace n : Namespace.values()) {
             if (policy.namespaces().contains(n) && n.bwrapFlag() != null) {
                 a.add(n.bwrapFlag());
@@ -173,7 +173,8 @@ public final class BwrapLauncher {
         String without = "no namespaces: the command would share this host's network, pids and file system, with the parent's capabilities";
         Optional<Path> b = bwrapPath();
         if (b.isEmpty()) {
-            return new Preflight(false, "find bwrap", "bwrap is not on PATH=" + System.getenv("PATH"), without,
+            String where = bwrap != null ? bwrap + " is not an executable file" : "bwrap is not on PATH=" + System.getenv("PATH");
+            return new Preflight(false, "find bwrap", where, without,
                     "apt-get install bubblewrap (Debian/Ubuntu; Fedora: dnf install bubblewrap)");
         }
         List<String> probe = new ArrayList<>();
@@ -255,7 +256,10 @@ public final class BwrapLauncher {
     }
 
     private Optional<Path> bwrapPath() {
-        return bwrap != null ? Optional.of(bwrap) : KernelCapabilities.onPath("bwrap");
+        if (bwrap != null) {
+            return Files.isRegularFile(bwrap) && Files.isExecutable(bwrap) ? Optional.of(bwrap) : Optional.empty();
+        }
+        return KernelCapabilities.onPath("bwrap");
     }
 
     private String resolve(String source) {

@@ -26,14 +26,18 @@ import java.util.concurrent.TimeUnit;
  * frame the output. In the spirit of bubblewrap's {@code tests/try-syscall.c}: the test asserts the exact
  * errno of each line.
  *
- * <p>Usage: {@code EscapeProbe POLICY PARENT_PID HOST_PATH}. A forbidden call that unexpectedly creates a
- * child process makes that child exit at once.
+ * <p>Usage: {@code EscapeProbe POLICY PARENT_PID HOST_PATH}. Every attempt uses arguments that would be
+ * harmless even if the filter let it through (paths that do not exist, a wrong reboot magic, remote address 0),
+ * and a forbidden call that unexpectedly creates a child process makes that child exit at once: the probe can
+ * run outside the launcher, with seccomp alone, as root.
  */
 public final class EscapeProbe {
     private static final long AT_FDCWD = -100;
     private static final int CLONE_NEWUSER = 0x10000000;
     private static final int CLONE_NEWNET = 0x40000000;
     private static final int SIGCHLD = 17;
+    /** Path targets that do not exist, so a call that wrongly got through still changes nothing. */
+    private static final String NOWHERE = "/nonexistent-shmesh-probe";
 
     private final Arena arena = Arena.ofAuto();
     private final List<String> lines = new ArrayList<>();
@@ -50,7 +54,13 @@ public final class EscapeProbe {
     private void run(SandboxPolicy policy, long parentPid, String hostPath) throws Exception {
         String jdk = System.getProperty("java.home");
         // mount layer alone, before seccomp: the JDK is a read-only bind
-        attempt("prearm_write_jdk", nr("openat"), AT_FDCWD, str(jdk + "/shmesh-probe"), 0x41 /* O_WRONLY|O_CREAT */, 0644);
+        String canary = jdk + "/shmesh-probe-" + ProcessHandle.current().pid();
+        RawSyscall.Outcome pre = RawSyscall.invoke(nr("openat"), AT_FDCWD, str(canary), 0xC1 /* O_WRONLY|O_CREAT|O_EXCL */, 0644);
+        if (pre.succeeded()) { // not in a box: undo at once
+            RawSyscall.invoke(nr("close"), pre.value());
+            RawSyscall.invoke(nr("unlink"), str(canary));
+        }
+        out("prearm_write_jdk " + pre);
 
         // warm up like a service: a pool of threads, allocation, class loading; then arm
         ExecutorService pool = Executors.newFixedThreadPool(3);
@@ -88,18 +98,21 @@ public final class EscapeProbe {
         tryFork("clone3", nr("clone3"), 0, 0);
         attempt("unshare", nr("unshare"), CLONE_NEWUSER);
         attempt("setns", nr("setns"), 0, 0);
-        attempt("mount", nr("mount"), str("none"), str("/tmp"), str("tmpfs"), 0, 0);
-        attempt("umount2", nr("umount2"), str("/proc"), 2 /* MNT_DETACH */);
-        attempt("pivot_root", nr("pivot_root"), str("/tmp"), str("/tmp"));
-        attempt("chroot", nr("chroot"), str("/tmp"));
+        attempt("mount", nr("mount"), str("none"), str(NOWHERE), str("tmpfs"), 0, 0);
+        attempt("umount2", nr("umount2"), str(NOWHERE), 2 /* MNT_DETACH */);
+        attempt("pivot_root", nr("pivot_root"), str(NOWHERE), str(NOWHERE));
+        attempt("chroot", nr("chroot"), str(NOWHERE));
         attempt("ptrace_traceme", nr("ptrace"), 0 /* PTRACE_TRACEME */, 0, 0, 0);
         attempt("ptrace_attach_parent", nr("ptrace"), 16 /* PTRACE_ATTACH */, parentPid, 0, 0);
         MemorySegment iov = arena.allocate(16, 8);
         MemorySegment buf = arena.allocate(64);
+        MemorySegment remote = arena.allocate(16, 8); // remote address 0: EFAULT even if the call got through
         iov.set(ValueLayout.ADDRESS, 0, buf);
         iov.set(ValueLayout.JAVA_LONG, 8, 64);
-        attempt("process_vm_readv", nr("process_vm_readv"), 1, iov.address(), 1, iov.address(), 1, 0);
-        attempt("process_vm_writev", nr("process_vm_writev"), 1, iov.address(), 1, iov.address(), 1, 0);
+        remote.set(ValueLayout.JAVA_LONG, 0, 0);
+        remote.set(ValueLayout.JAVA_LONG, 8, 64);
+        attempt("process_vm_readv", nr("process_vm_readv"), parentPid, iov.address(), 1, remote.address(), 1, 0);
+        attempt("process_vm_writev", nr("process_vm_writev"), parentPid, iov.address(), 1, remote.address(), 1, 0);
         attempt("kill_parent", nr("kill"), parentPid, 0);
         out("parent_visible " + (Files.exists(Path.of("/proc/" + parentPid)) ? "yes" : "no") + " -");
         attempt("setuid_0", nr("setuid"), 0);
@@ -116,9 +129,9 @@ public final class EscapeProbe {
         attempt("perf_event_open", nr("perf_event_open"), 0, 0, -1, -1, 0);
         attempt("userfaultfd", nr("userfaultfd"), 0);
         attempt("io_uring_setup", nr("io_uring_setup"), 1, buf.address());
-        attempt("init_module", nr("init_module"), 0, 0, str(""));
-        attempt("kexec_load", nr("kexec_load"), 0, 0, 0, 0);
-        attempt("reboot", nr("reboot"), 0xfee1dead, 672274793, 0x4321fedc /* RB_POWER_OFF */, 0);
+        attempt("init_module", nr("init_module"), 0, 0, str("")); // NULL image: EFAULT if it got through
+        attempt("kexec_load", nr("kexec_load"), 0, 1, 0, 0xFFFF0000L); // bogus arch flags: EINVAL if it got through
+        attempt("reboot", nr("reboot"), 0xfee1dead, 0, 0x4321fedc, 0); // wrong magic2: EINVAL if it got through
         attempt("personality", nr("personality"), 0x0400000 /* READ_IMPLIES_EXEC */);
         attempt("x32_getpid", SyscallTable.X32_SYSCALL_BIT | nr("getpid"));
         out("netdev " + netdevs() + " -");
