@@ -55,11 +55,8 @@ public final class ProfileGenerator {
     /** The OCI/Docker seccomp profile of {@code policy} (x86_64 only; other arches and x32 fall to libseccomp's bad-arch action). */
     public static String ociSeccompJson(SandboxPolicy policy) {
         Map<String, List<SyscallRule>> rules = new LinkedHashMap<>();
-        for (SyscallRule r : policy.rules()) {
+        for (SyscallRule r : policy.containerProfile().rules()) {
             rules.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
-        }
-        for (SyscallRule s : policy.startupRules()) {
-            rules.put(s.name(), List.of(new SyscallRule(s.name(), Action.ALLOW, 0, List.of(), "startup: " + s.reason())));
         }
         StringBuilder sb = new StringBuilder();
         sb.append("{\n");

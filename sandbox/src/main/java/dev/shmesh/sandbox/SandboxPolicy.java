@@ -126,6 +126,23 @@ public record SandboxPolicy(
         return PolicyParser.parse(text, SandboxPolicy::readResource);
     }
 
+    /**
+     * The policy a container runtime applies from exec on: these rules, with each {@code startup} syscall
+     * allowed unconditionally (replacing its rules). It is the outer filter; the in-JVM filter armed later is
+     * the inner, stricter one, and both stay in force (seccomp filters only stack).
+     */
+    public SandboxPolicy containerProfile() {
+        java.util.Map<String, List<SyscallRule>> byName = new java.util.LinkedHashMap<>();
+        for (SyscallRule r : rules) {
+            byName.computeIfAbsent(r.name(), k -> new java.util.ArrayList<>()).add(r);
+        }
+        for (SyscallRule s : startupRules) {
+            byName.put(s.name(), List.of(new SyscallRule(s.name(), Action.ALLOW, 0, List.of(), "startup: " + s.reason())));
+        }
+        List<SyscallRule> merged = byName.values().stream().flatMap(List::stream).toList();
+        return new SandboxPolicy(name, namespaces, uid, gid, keepCapabilities, rlimits, mounts, defaultErrno, merged, List.of());
+    }
+
     /** The rules for syscall {@code name}, in order; empty when the default action applies. */
     public List<SyscallRule> rulesFor(String syscall) {
         return rules.stream().filter(r -> r.name().equals(syscall)).toList();

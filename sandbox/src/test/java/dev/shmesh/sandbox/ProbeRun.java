@@ -78,11 +78,15 @@ final class ProbeRun {
 
     /** Starts {@code pb}, waits at most {@code seconds}, and always kills what is left. */
     static ProbeRun run(ProcessBuilder pb, int seconds) throws IOException, InterruptedException {
+        return run(pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))), seconds, false);
+    }
+
+    /** As {@link #run(ProcessBuilder, int)}, keeping {@code pb}'s stdin redirection. */
+    static ProbeRun run(ProcessBuilder pb, int seconds, boolean unused) throws IOException, InterruptedException {
         Path out = Files.createTempFile("shmesh-probe", ".out");
         Path err = Files.createTempFile("shmesh-probe", ".err");
         long t0 = System.nanoTime();
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
             boolean finished = p.waitFor(seconds, TimeUnit.SECONDS);
             long wall = (System.nanoTime() - t0) / 1_000_000;

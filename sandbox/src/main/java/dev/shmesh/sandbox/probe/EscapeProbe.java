@@ -48,7 +48,12 @@ public final class EscapeProbe {
         String policyName = args.length > 0 ? args[0] : "worker";
         long parentPid = args.length > 1 ? Long.parseLong(args[1]) : 1;
         String hostPath = args.length > 2 ? args[2] : "/etc/hostname";
-        new EscapeProbe().run(SandboxPolicy.named(policyName), parentPid, hostPath);
+        try {
+            new EscapeProbe().run(SandboxPolicy.named(policyName), parentPid, hostPath);
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+            System.exit(2); // the warm-up pool's threads would keep the JVM alive
+        }
     }
 
     private void run(SandboxPolicy policy, long parentPid, String hostPath) throws Exception {
