@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.shmesh.linux.KernelCapabilities;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -40,9 +42,11 @@ class EscapeSuiteTest {
         Path hostFile = Files.writeString(host.resolve("secret"), "host data");
         BwrapLauncher launcher = BwrapLauncher.of(SandboxPolicy.named("worker")).appDir(app).runDir(run).strict(true);
         ProbeRun.codeSources().forEach(launcher::roBind);
-        BwrapLauncher.Launch launch = launcher.launch(ProbeRun.javaCommand("worker", hostFile.toString()));
-        assertTrue(launch.sandboxed());
-        probe = ProbeRun.run(launch.processBuilder(), 60);
+        try (ServerSocket hostListener = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            BwrapLauncher.Launch launch = launcher.launch(ProbeRun.javaCommand("worker", hostFile.toString(), hostListener.getLocalPort()));
+            assertTrue(launch.sandboxed());
+            probe = ProbeRun.run(launch.processBuilder(), 60);
+        }
         assertEquals(0, probe.exit, probe.describe());
         assertTrue(probe.results.containsKey("done"), probe.describe());
     }
@@ -58,8 +62,12 @@ class EscapeSuiteTest {
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
-        // the mount layer alone, before seccomp: the JDK is a read-only bind
+        // the launcher's layers alone, before seccomp: a read-only JDK bind, a pid namespace without the parent,
+        // a network namespace whose loopback is not the host's, and no_new_privs already set by bwrap
         "prearm_write_jdk, fail EROFS",
+        "prearm_kill_parent, fail ESRCH",
+        "prearm_connect_host_port, fail ECONNREFUSED",
+        "prearm_no_new_privs, 1 -",
         "socket_inet, fail EPERM",
         "socket_inet6, fail EPERM",
         "socket_unix, fail EPERM",

@@ -38,6 +38,11 @@ final class ProbeRun {
 
     /** The JVM command for the probe: this JVM's java, the shared jvm.options flags, the classes of sandbox and linux. */
     static List<String> javaCommand(String policy, String hostPath) {
+        return javaCommand(policy, hostPath, 0);
+    }
+
+    /** As above, with a port the host listens on at 127.0.0.1 (the probe must not reach it). */
+    static List<String> javaCommand(String policy, String hostPath, int hostPort) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions());
@@ -47,6 +52,7 @@ final class ProbeRun {
         cmd.add(policy);
         cmd.add(Long.toString(ProcessHandle.current().pid()));
         cmd.add(hostPath);
+        cmd.add(Integer.toString(hostPort));
         return cmd;
     }
 

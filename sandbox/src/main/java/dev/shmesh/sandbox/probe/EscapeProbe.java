@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * frame the output. In the spirit of bubblewrap's {@code tests/try-syscall.c}: the test asserts the exact
  * errno of each line.
  *
- * <p>Usage: {@code EscapeProbe POLICY PARENT_PID HOST_PATH}. Every attempt uses arguments that would be
+ * <p>Usage: {@code EscapeProbe POLICY PARENT_PID HOST_PATH [HOST_LOOPBACK_PORT]}. Every attempt uses arguments that would be
  * harmless even if the filter let it through (paths that do not exist, a wrong reboot magic, remote address 0),
  * and a forbidden call that unexpectedly creates a child process makes that child exit at once: the probe can
  * run outside the launcher, with seccomp alone, as root.
@@ -48,15 +48,16 @@ public final class EscapeProbe {
         String policyName = args.length > 0 ? args[0] : "worker";
         long parentPid = args.length > 1 ? Long.parseLong(args[1]) : 1;
         String hostPath = args.length > 2 ? args[2] : "/etc/hostname";
+        int hostPort = args.length > 3 ? Integer.parseInt(args[3]) : 0;
         try {
-            new EscapeProbe().run(SandboxPolicy.named(policyName), parentPid, hostPath);
+            new EscapeProbe().run(SandboxPolicy.named(policyName), parentPid, hostPath, hostPort);
         } catch (Exception | Error e) {
             e.printStackTrace();
             System.exit(2); // the warm-up pool's threads would keep the JVM alive
         }
     }
 
-    private void run(SandboxPolicy policy, long parentPid, String hostPath) throws Exception {
+    private void run(SandboxPolicy policy, long parentPid, String hostPath, int hostPort) throws Exception {
         String jdk = System.getProperty("java.home");
         // mount layer alone, before seccomp: the JDK is a read-only bind
         String canary = jdk + "/shmesh-probe-" + ProcessHandle.current().pid();
@@ -66,6 +67,16 @@ public final class EscapeProbe {
             RawSyscall.invoke(nr("unlink"), str(canary));
         }
         out("prearm_write_jdk " + pre);
+
+        // the namespaces alone, before seccomp: the parent's pid does not exist here, the host's loopback is not ours
+        attempt("prearm_kill_parent", nr("kill"), parentPid, 0);
+        if (hostPort > 0) {
+            RawSyscall.Outcome fd = RawSyscall.invoke(nr("socket"), 2, 1 | 0x80000 /* SOCK_STREAM|SOCK_CLOEXEC */, 0);
+            MemorySegment sa = loopback(hostPort);
+            attempt("prearm_connect_host_port", nr("connect"), fd.value(), sa.address(), 16);
+            RawSyscall.invoke(nr("close"), fd.value());
+        }
+        out("prearm_no_new_privs " + statusField("NoNewPrivs") + " -");
 
         // warm up like a service: a pool of threads, allocation, class loading; then arm
         ExecutorService pool = Executors.newFixedThreadPool(3);
@@ -78,10 +89,7 @@ public final class EscapeProbe {
         out("report " + report.toJson());
         out("arm_micros " + armMicros);
 
-        MemorySegment sockaddr = arena.allocate(16, 8);
-        sockaddr.set(ValueLayout.JAVA_SHORT, 0, (short) 2);
-        sockaddr.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) 80);
-        sockaddr.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
+        MemorySegment sockaddr = loopback(hostPort > 0 ? hostPort : 80);
 
         attempt("socket_inet", nr("socket"), 2, 1, 0);
         attempt("socket_inet6", nr("socket"), 10, 1, 0);
@@ -175,6 +183,26 @@ public final class EscapeProbe {
             RawSyscall.invoke(nr("exit_group"), 99);
         }
         out(name + " " + (o.succeeded() ? "ok " + o.value() : "fail " + Errno.name(o.errno())));
+    }
+
+    private MemorySegment loopback(int port) {
+        MemorySegment sa = arena.allocate(16, 8);
+        sa.set(ValueLayout.JAVA_SHORT, 0, (short) 2);
+        sa.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) port);
+        sa.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
+        return sa;
+    }
+
+    private static String statusField(String name) {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith(name + ":"))
+                    .map(l -> l.substring(name.length() + 1).strip())
+                    .findFirst()
+                    .orElse("missing");
+        } catch (java.io.IOException e) {
+            return "unreadable";
+        }
     }
 
     private static long nr(String name) {
