@@ -27,37 +27,9 @@ public final class KernelCapabilities {
 
     private KernelCapabilities() {}
 
-    /**
-     * Whether a new user namespace can be created by this user: {@code user.max_user_namespaces} > 0,
-     * Debian's {@code kernel.unprivileged_userns_clone} and Ubuntu's AppArmor restriction when not root,
-     * and finally a real {@code unshare -U true} child.
-     */
+    /** Whether a new user namespace can be created by this user; see {@link UserNamespace#probe()}. */
     public static Feature userNamespaces() {
-        String name = "user namespaces";
-        Optional<String> max = readSysctl("/proc/sys/user/max_user_namespaces");
-        if (max.isEmpty()) {
-            return new Feature(name, false, "/proc/sys/user/max_user_namespaces is missing: kernel built without CONFIG_USER_NS");
-        }
-        if (max.get().equals("0")) {
-            return new Feature(name, false, "user.max_user_namespaces=0; fix: sysctl -w user.max_user_namespaces=15000");
-        }
-        boolean root = isRoot();
-        if (!root && readSysctl("/proc/sys/kernel/unprivileged_userns_clone").orElse("1").equals("0")) {
-            return new Feature(name, false, "kernel.unprivileged_userns_clone=0 refuses unprivileged users; fix: sysctl -w kernel.unprivileged_userns_clone=1");
-        }
-        if (!root && readSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").orElse("0").equals("1")) {
-            return new Feature(name, false, "kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu 24.04+); fix: an AppArmor profile for bwrap with 'userns,' or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
-        }
-        Optional<Path> unshare = onPath("unshare");
-        if (unshare.isEmpty()) {
-            return new Feature(name, true, "max_user_namespaces=" + max.get() + "; not tried: unshare(1) not on PATH (Debian: util-linux)");
-        }
-        RunResult r = run(List.of(unshare.get().toString(), "--user", "true"));
-        if (r.exit != 0) {
-            return new Feature(name, false, "'unshare --user true' failed (exit " + r.exit + "): " + r.output.strip()
-                    + "; a container runtime's seccomp profile or a sysctl refuses CLONE_NEWUSER");
-        }
-        return new Feature(name, true, "max_user_namespaces=" + max.get() + ", 'unshare --user true' succeeded");
+        return UserNamespace.probe();
     }
 
     /** Whether seccomp filters with {@code SECCOMP_FILTER_FLAG_TSYNC} can be installed. */
@@ -134,7 +106,7 @@ public final class KernelCapabilities {
         return Optional.empty();
     }
 
-    private static boolean isRoot() {
+    static boolean isRoot() {
         try {
             return Files.readAllLines(Path.of("/proc/self/status")).stream()
                     .filter(l -> l.startsWith("Uid:"))
@@ -144,7 +116,7 @@ public final class KernelCapabilities {
         }
     }
 
-    private static Optional<String> readSysctl(String file) {
+    static Optional<String> readSysctl(String file) {
         try {
             return Optional.of(Files.readString(Path.of(file)).strip());
         } catch (IOException e) {
@@ -152,9 +124,9 @@ public final class KernelCapabilities {
         }
     }
 
-    private record RunResult(int exit, String output) {}
+    record RunResult(int exit, String output) {}
 
-    private static RunResult run(List<String> command) {
+    static RunResult run(List<String> command) {
         Process p = null;
         try {
             p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

@@ -16,6 +16,7 @@ import java.util.Map;
  * @param capEff effective capabilities of the main thread (hex mask as a number)
  * @param threads threads found under {@code /proc/self/task}
  * @param threadsWithSeccompFilter of those, threads whose {@code Seccomp:} is 2
+ * @param uidMap {@code /proc/self/uid_map} as "inside outside count", mappings separated by "; "
  * @param namespaces namespace name to its id, e.g. {@code net -> net:[4026532285]}
  */
 public record SandboxReport(
@@ -29,6 +30,7 @@ public record SandboxReport(
         int threads,
         int threadsWithSeccompFilter,
         int threadsWithNoNewPrivs,
+        String uidMap,
         Map<String, String> namespaces) {
 
     public SandboxReport {
@@ -71,7 +73,15 @@ public record SandboxReport(
                 "1".equals(status.get("NoNewPrivs")),
                 Integer.parseInt(status.getOrDefault("Seccomp", "-1")),
                 Integer.parseInt(status.getOrDefault("Seccomp_filters", "-1")),
-                threads, filtered, nnp, ns);
+                threads, filtered, nnp, readUidMap(), ns);
+    }
+
+    private static String readUidMap() {
+        try {
+            return dev.shmesh.linux.UserNamespace.uidMap();
+        } catch (IOException e) {
+            return "unreadable";
+        }
     }
 
     /** True when no capability is effective, permitted, bounding or ambient, no_new_privs is set and every thread is filtered. */
@@ -93,6 +103,7 @@ public record SandboxReport(
         m.put("threads", threads);
         m.put("threadsWithSeccompFilter", threadsWithSeccompFilter);
         m.put("threadsWithNoNewPrivs", threadsWithNoNewPrivs);
+        m.put("uidMap", uidMap);
         for (Namespace n : Namespace.values()) {
             m.put("ns." + n.procName(), namespaces.getOrDefault(n.procName(), "unreadable"));
         }

@@ -137,6 +137,7 @@ class EscapeSuiteTest {
                 "\"capAmb\":\"0000000000000000\"", "\"noNewPrivs\":true", "\"seccomp\":2", "\"fullyConfined\":true"}) {
             assertTrue(report.contains(field), field + " in " + report);
         }
+        assertTrue(report.matches(".*\"uidMap\":\"65534 \\d+ 1\".*"), "only the policy's uid is mapped: " + report);
         String[] after = probe.results.get("threads_after").split("[ /]");
         assertEquals(after[0], after[1], "threads filtered after the probe started more: " + probe.results.get("threads_after"));
         assertTrue(Integer.parseInt(after[1]) > 5, "a JVM has many threads: " + after[1]);

@@ -83,6 +83,30 @@ class SeccompFilterTest {
     }
 
     @Test
+    void gatewayMaySpawnAndUseUnixSocketsButNotOpenInetSockets() {
+        SeccompFilter gw = SeccompFilter.compile(SandboxPolicy.named("gateway"));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 2 /* AF_INET */, 1, 0));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 10 /* AF_INET6 */, 1, 0));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("socket"), 1 /* AF_UNIX */, 1, 0));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("bind")));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("execve")));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("clone"), 17 /* fork */));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("clone"), 17 | 0x10000000 /* CLONE_NEWUSER */));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("kill"), 4242, 15));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("kill"), -1L, 9), "kill(-1) reaches every process of the uid");
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("kill"), -4242L, 9), "no process groups");
+    }
+
+    @Test
+    void brokerMayCreateSegmentsButNotTruncate() {
+        SeccompFilter broker = SeccompFilter.compile(SandboxPolicy.named("broker"));
+        assertEquals(Seccomp.RET_ALLOW, broker.evaluate(X86_64, nr("openat"), -100, 0, 0x2 | 0x40 | 0x80 /* O_RDWR|O_CREAT|O_EXCL */));
+        assertEquals(EPERM, broker.evaluate(X86_64, nr("openat"), -100, 0, 0x2 | 0x200 /* O_TRUNC */));
+        assertEquals(Seccomp.RET_ALLOW, broker.evaluate(X86_64, nr("ftruncate")));
+        assertEquals(EPERM, broker.evaluate(X86_64, nr("socket"), 1, 1, 0));
+    }
+
+    @Test
     void programIsEightBytesPerInstructionLittleEndian() {
         byte[] p = WORKER.program();
         assertEquals(WORKER.length() * 8, p.length);
