@@ -103,7 +103,10 @@ public final class BwrapLauncher {
         return this;
     }
 
-    /** The full bwrap command line for {@code command}; pure: checks nothing on this host but paths' existence. */
+    /**
+     * The full bwrap command line for {@code command}. Looks at this host only to find bwrap, to ask it once
+     * whether it knows {@code --disable-userns}, and to keep merged-/usr library symlinks as symlinks.
+     */
     public List<String> argv(List<String> command) {
         if (appDir == null || runDir == null) {
             throw new IllegalStateException("appDir=" + appDir + ", runDir=" + runDir + ": both must be set");
@@ -119,7 +122,9 @@ public final class BwrapLauncher {
             }
         }
         if (policy.namespaces().contains(Namespace.USER)) {
-            a.add("--disable-userns"); // bwrap >= 0.8: user.max_user_namespaces=0 inside
+            if (supportsDisableUserns()) {
+                a.add("--disable-userns"); // bwrap >= 0.8: user.max_user_namespaces=0 inside; seccomp denies them too
+            }
             a.addAll(List.of("--uid", Integer.toString(policy.uid()), "--gid", Integer.toString(policy.gid())));
         }
         if (policy.namespaces().contains(Namespace.UTS)) {
@@ -184,7 +189,7 @@ public final class BwrapLauncher {
                 probe.add(n.bwrapFlag());
             }
         }
-        if (policy.namespaces().contains(Namespace.USER)) {
+        if (policy.namespaces().contains(Namespace.USER) && supportsDisableUserns()) {
             probe.add("--disable-userns");
         }
         probe.addAll(List.of("--die-with-parent", "--cap-drop", "ALL", "--ro-bind", "/", "/", "true"));
@@ -207,7 +212,7 @@ public final class BwrapLauncher {
                                 + "(deploy/seccomp) instead of the launcher");
             }
             return new Preflight(false, "run bwrap", "'" + String.join(" ", probe) + "' exited " + p.exitValue() + ": " + out,
-                    without, "run the command above by hand; bubblewrap >= 0.8 is needed for --disable-userns");
+                    without, "run the command above by hand to see bwrap's own error");
         } catch (IOException e) {
             return new Preflight(false, "run bwrap", e.getMessage(), without, "check that " + b.get() + " is executable");
         } catch (InterruptedException e) {
@@ -253,6 +258,30 @@ public final class BwrapLauncher {
             pb.directory(appDir.toFile());
         }
         return pb;
+    }
+
+    private static final Map<Path, Boolean> DISABLE_USERNS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Whether this bwrap knows {@code --disable-userns} (0.8.0+; Ubuntu 22.04 ships 0.6). Asked once per binary. */
+    private boolean supportsDisableUserns() {
+        Optional<Path> b = bwrapPath();
+        if (b.isEmpty()) {
+            return true; // argv for another host: assume a current bwrap
+        }
+        return DISABLE_USERNS.computeIfAbsent(b.get(), path -> {
+            try {
+                Process p = new ProcessBuilder(path.toString(), "--help").redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                String help = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                p.waitFor(5, TimeUnit.SECONDS);
+                return help.contains("--disable-userns");
+            } catch (IOException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        });
     }
 
     private Optional<Path> bwrapPath() {

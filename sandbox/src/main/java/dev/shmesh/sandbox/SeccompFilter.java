@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * Immutable; thread-safe. {@link #evaluate} runs the program in a small interpreter so tests can check the
  * semantics without loading it.
  */
-public final class SeccompFilter {
+final class SeccompFilter {
     // classic BPF opcodes (linux/bpf_common.h)
     private static final int LD_W_ABS = 0x20;
     private static final int JEQ_K = 0x15;
@@ -52,7 +52,7 @@ public final class SeccompFilter {
     }
 
     /** Compiles the seccomp part of {@code policy}. */
-    public static SeccompFilter compile(SandboxPolicy policy) {
+    static SeccompFilter compile(SandboxPolicy policy) {
         int deny = Seccomp.RET_ERRNO | policy.defaultErrno();
         List<int[]> out = new ArrayList<>();
         out.add(insn(LD_W_ABS, 0, 0, OFF_ARCH));
@@ -146,17 +146,17 @@ public final class SeccompFilter {
     }
 
     /** The policy this filter came from. */
-    public String policyName() {
+    String policyName() {
         return policyName;
     }
 
     /** Number of BPF instructions. */
-    public int length() {
+    int length() {
         return insns.length;
     }
 
     /** The program as {@code struct sock_filter[]} in native (little-endian) byte order, for {@code seccomp(2)}. */
-    public byte[] program() {
+    byte[] program() {
         ByteBuffer b = ByteBuffer.allocate(insns.length * 8).order(ByteOrder.LITTLE_ENDIAN);
         for (int[] in : insns) {
             b.putShort((short) in[0]).put((byte) in[1]).put((byte) in[2]).putInt(in[3]);
