@@ -97,9 +97,9 @@ final class PolicyParser {
                     case "seccomp" -> {
                         need(w, 3);
                         if (!w[1].equals("default")) {
-                            throw new IllegalArgumentException("expected 'seccomp default ERRNO'");
+                            throw new IllegalArgumentException("expected 'seccomp default ERRNO|allow'");
                         }
-                        defaultErrno = errno(w[2]);
+                        defaultErrno = w[2].equals("allow") ? 0 : errno(w[2]);
                     }
                     case "allow", "errno", "startup" -> {
                         if (reason.isEmpty()) {
@@ -116,8 +116,8 @@ final class PolicyParser {
                             rules.remove(sys);
                         }
                         SyscallRule rule = w[0].equals("errno")
-                                ? new SyscallRule(sys, Action.ERRNO, errno(w.length == 3 ? w[2] : fail("expected 'errno NAME ERRNO'")), List.of(), reason)
-                                : new SyscallRule(sys, Action.ALLOW, 0, conditions(w), reason);
+                                ? new SyscallRule(sys, Action.ERRNO, errno(w.length >= 3 ? w[2] : fail("expected 'errno NAME ERRNO'")), conditions(w, 3), reason)
+                                : new SyscallRule(sys, Action.ALLOW, 0, conditions(w, 2), reason);
                         rules.computeIfAbsent(sys, k -> new ArrayList<>()).add(rule);
                     }
                     default -> throw new IllegalArgumentException("unknown directive '" + w[0] + "'");
@@ -128,9 +128,9 @@ final class PolicyParser {
         }
     }
 
-    private static List<ArgCondition> conditions(String[] w) {
+    private static List<ArgCondition> conditions(String[] w, int start) {
         List<ArgCondition> out = new ArrayList<>();
-        int i = 2;
+        int i = start;
         while (i < w.length) {
             if (!w[i].startsWith("arg")) {
                 throw new IllegalArgumentException("expected argN, got '" + w[i] + "'");

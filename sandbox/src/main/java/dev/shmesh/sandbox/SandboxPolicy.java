@@ -23,9 +23,9 @@ import java.util.Set;
  * capabilities none                    or capability names to keep, e.g. NET_BIND_SERVICE
  * rlimit NOFILE 65536 65536            soft and hard
  * mount libs | ro-bind SRC | bind SRC | bind-try SRC | tmpfs DIR | proc DIR | dev DIR    SRC may be $JDK $APP $RUN
- * seccomp default EPERM                action for every syscall not listed
+ * seccomp default EPERM                action for every syscall not listed: an errno name, or allow (a denylist policy)
  * allow NAME [argN OP VALUE [VALUE2]]... # reason     OP: eq, ne, masked_eq MASK VALUE (64-bit, as libseccomp)
- * errno NAME ERRNO_NAME # reason
+ * errno NAME ERRNO_NAME [argN OP VALUE [VALUE2]]... # reason
  * startup NAME # reason                allowed only in the container profile, which also covers the JVM's start
  * </pre>
  * Every {@code allow}, {@code errno} and {@code startup} line must carry a reason.
@@ -141,6 +141,11 @@ public record SandboxPolicy(
         }
         List<SyscallRule> merged = byName.values().stream().flatMap(List::stream).toList();
         return new SandboxPolicy(name, namespaces, uid, gid, keepCapabilities, rlimits, mounts, defaultErrno, merged, List.of());
+    }
+
+    /** True when syscalls without a matching rule are allowed (a denylist policy, {@code seccomp default allow}). */
+    public boolean defaultAllows() {
+        return defaultErrno == 0;
     }
 
     /** The rules for syscall {@code name}, in order; empty when the default action applies. */

@@ -23,7 +23,8 @@ import java.util.TreeMap;
  *   <li>one block per listed syscall, in number order: {@code jeq nr} then its rules; a rule with argument
  *       conditions compares 64-bit arguments as two 32-bit words (high word first), as libseccomp does;
  *       when no rule of the block matches, the default action;
- *   <li>everything else → {@code SECCOMP_RET_ERRNO | defaultErrno}.
+ *   <li>everything else → {@code SECCOMP_RET_ERRNO | defaultErrno}, or {@code SECCOMP_RET_ALLOW} for a
+ *       denylist policy ({@code seccomp default allow}).
  * </ol>
  * Immutable; thread-safe. {@link #evaluate} runs the program in a small interpreter so tests can check the
  * semantics without loading it.
@@ -53,7 +54,7 @@ final class SeccompFilter {
 
     /** Compiles the seccomp part of {@code policy}. */
     static SeccompFilter compile(SandboxPolicy policy) {
-        int deny = Seccomp.RET_ERRNO | policy.defaultErrno();
+        int deny = policy.defaultAllows() ? Seccomp.RET_ALLOW : Seccomp.RET_ERRNO | policy.defaultErrno();
         List<int[]> out = new ArrayList<>();
         out.add(insn(LD_W_ABS, 0, 0, OFF_ARCH));
         out.add(insn(JEQ_K, 1, 0, SyscallTable.AUDIT_ARCH_X86_64));

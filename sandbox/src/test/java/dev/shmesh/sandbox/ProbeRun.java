@@ -43,9 +43,7 @@ final class ProbeRun {
 
     /** As above, with a port the host listens on at 127.0.0.1 (the probe must not reach it). */
     static List<String> javaCommand(String policy, String hostPath, int hostPort) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmOptions());
+        List<String> cmd = new ArrayList<>(javaLauncher());
         cmd.add("-cp");
         cmd.add(String.join(":", codeSources().stream().map(Path::toString).toList()));
         cmd.add(EscapeProbe.class.getName());
@@ -53,6 +51,14 @@ final class ProbeRun {
         cmd.add(Long.toString(ProcessHandle.current().pid()));
         cmd.add(hostPath);
         cmd.add(Integer.toString(hostPort));
+        return cmd;
+    }
+
+    /** This JVM's java and the shared jvm.options flags. */
+    static List<String> javaLauncher() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions());
         return cmd;
     }
 

@@ -48,7 +48,7 @@ class ProfileGeneratorTest {
 
     @Test
     void securityContextMeetsTheRestrictedProfile() {
-        String yaml = ProfileGenerator.kubernetesSecurityContext(SandboxPolicy.named("worker"));
+        String yaml = ProfileGenerator.kubernetesSecurityContext(SandboxPolicy.named("worker"), "worker");
         for (String line : new String[] {"runAsNonRoot: true", "allowPrivilegeEscalation: false", "readOnlyRootFilesystem: true",
                 "drop: [\"ALL\"]", "type: Localhost", "localhostProfile: shmesh/worker.json"}) {
             assertTrue(yaml.contains(line), line + " in\n" + yaml);

@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SandboxPolicyTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"worker", "broker", "gateway"})
-    void shippedPoliciesParseAndEveryRuleHasAReason(String name) {
+    @ValueSource(strings = {"worker", "broker", "gateway-container"})
+    void shippedAllowlistPoliciesParseAndEveryRuleHasAReason(String name) {
         SandboxPolicy p = SandboxPolicy.named(name);
         assertEquals(name, p.name());
         assertEquals(Errno.EPERM, p.defaultErrno());
@@ -46,11 +46,22 @@ class SandboxPolicyTest {
 
     @Test
     void anIncludingFilesRulesReplaceTheIncludedOnesForThatSyscall() {
-        SandboxPolicy g = SandboxPolicy.named("gateway");
-        assertEquals(Action.ALLOW, g.rulesFor("execve").getFirst().action());
-        assertEquals(1, g.rulesFor("execve").size());
+        SandboxPolicy b = SandboxPolicy.named("broker");
+        assertEquals(1, b.rulesFor("openat").size());
+        assertEquals(new SandboxPolicy.ArgCondition(2, Op.MASKED_EQ, 0x200, 0), b.rulesFor("openat").getFirst().conditions().getFirst());
+        SandboxPolicy g = SandboxPolicy.named("gateway-container");
         assertEquals(new SandboxPolicy.ArgCondition(0, Op.EQ, 1, 0), g.rulesFor("socket").getFirst().conditions().getFirst());
-        assertEquals(Action.ERRNO, g.rulesFor("bpf").getFirst().action(), "rules it does not name stay as included");
+        assertEquals(Action.ERRNO, g.rulesFor("execve").getFirst().action(), "rules it does not name stay as included");
+    }
+
+    @Test
+    void hostGatewayIsADenylistSoItsChildrenCanBuildTheirBoxes() {
+        SandboxPolicy g = SandboxPolicy.named("gateway");
+        assertTrue(g.defaultAllows());
+        assertTrue(g.namespaces().isEmpty(), "the gateway is the launcher, not launched");
+        assertTrue(g.rules().stream().allMatch(r -> r.action() == Action.ERRNO), "only denials in a denylist");
+        assertEquals(3, g.rulesFor("socket").size(), "AF_INET, AF_INET6, AF_PACKET");
+        assertTrue(g.rulesFor("mount").isEmpty() && g.rulesFor("clone").isEmpty(), "bwrap needs them in the children");
     }
 
     @Test

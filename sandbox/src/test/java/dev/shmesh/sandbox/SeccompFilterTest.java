@@ -83,18 +83,31 @@ class SeccompFilterTest {
     }
 
     @Test
-    void gatewayMaySpawnAndUseUnixSocketsButNotOpenInetSockets() {
+    void hostGatewayDeniesNewInetSocketsButLetsBwrapWork() {
         SeccompFilter gw = SeccompFilter.compile(SandboxPolicy.named("gateway"));
         assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 2 /* AF_INET */, 1, 0));
         assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 10 /* AF_INET6 */, 1, 0));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 17 /* AF_PACKET */, 3, 0));
         assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("socket"), 1 /* AF_UNIX */, 1, 0));
-        assertEquals(EPERM, gw.evaluate(X86_64, nr("bind")));
-        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("execve")));
-        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("clone"), 17 /* fork */));
-        assertEquals(EPERM, gw.evaluate(X86_64, nr("clone"), 17 | 0x10000000 /* CLONE_NEWUSER */));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("socket"), 16 /* AF_NETLINK: bwrap's loopback setup */, 3, 0));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("clone"), 0x7E000000L | 17));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("mount")));
         assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("kill"), 4242, 15));
         assertEquals(EPERM, gw.evaluate(X86_64, nr("kill"), -1L, 9), "kill(-1) reaches every process of the uid");
         assertEquals(EPERM, gw.evaluate(X86_64, nr("kill"), -4242L, 9), "no process groups");
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("bpf")));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("open_by_handle_at")));
+        assertEquals(EPERM, gw.evaluate(X86_64, SyscallTable.X32_SYSCALL_BIT | nr("socket"), 2, 1, 0), "x32 denied even in a denylist");
+        assertEquals(Seccomp.RET_KILL_PROCESS, gw.evaluate(I386, 102 /* i386 socketcall */));
+    }
+
+    @Test
+    void containerGatewayIsAnAllowlistWithUnixSocketsOnly() {
+        SeccompFilter gw = SeccompFilter.compile(SandboxPolicy.named("gateway-container"));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("socket"), 2, 1, 0));
+        assertEquals(Seccomp.RET_ALLOW, gw.evaluate(X86_64, nr("socket"), 1, 1, 0));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("execve")));
+        assertEquals(EPERM, gw.evaluate(X86_64, nr("mount")));
     }
 
     @Test
