@@ -40,7 +40,6 @@ public final class EscapeProbe {
     private static final String NOWHERE = "/nonexistent-shmesh-probe";
 
     private final Arena arena = Arena.ofAuto();
-    private final List<String> lines = new ArrayList<>();
 
     private EscapeProbe() {}
 
@@ -238,7 +237,6 @@ public final class EscapeProbe {
     }
 
     private void out(String line) {
-        lines.add(line);
         System.out.println(line);
     }
 }
