@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /** The checked-in files under deploy/ are exactly what the generator produces from the shipped policies. */
 class ProfileGeneratorTest {
 
-    private static Path repoRoot() {
+    static Path repoRoot() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !(Files.isRegularFile(p.resolve("shmesh")) && Files.isRegularFile(p.resolve("pom.xml")))) {
             p = p.getParent();
