@@ -59,13 +59,11 @@ public final class EscapeProbe {
     private void run(SandboxPolicy policy, long parentPid, String hostPath, int hostPort) throws Exception {
         String jdk = System.getProperty("java.home");
         // mount layer alone, before seccomp: the JDK is a read-only bind
-        String canary = jdk + "/shmesh-probe-" + ProcessHandle.current().pid();
-        RawSyscall.Outcome pre = RawSyscall.invoke(nr("openat"), AT_FDCWD, str(canary), 0xC1 /* O_WRONLY|O_CREAT|O_EXCL */, 0644);
-        if (pre.succeeded()) { // not in a box: undo at once
-            RawSyscall.invoke(nr("close"), pre.value());
-            RawSyscall.invoke(nr("unlink"), str(canary));
+        if (Files.getFileStore(Path.of(jdk)).isReadOnly()) {
+            attempt("prearm_write_jdk", nr("openat"), AT_FDCWD, str(jdk + "/shmesh-probe"), 0xC1 /* O_WRONLY|O_CREAT|O_EXCL */, 0644);
+        } else {
+            out("prearm_write_jdk writable-mount -"); // not in a box: never write into a host JDK
         }
-        out("prearm_write_jdk " + pre);
 
         // the namespaces alone, before seccomp: the parent's pid does not exist here, the host's loopback is not ours
         attempt("prearm_kill_parent", nr("kill"), parentPid, 0);
