@@ -12,7 +12,8 @@ import dev.shmesh.linux.Seccomp;
  * up (classes loaded, thread pools started). Steps, in order; the first failure stops and nothing is left
  * half-armed beyond what the kernel cannot undo (lowered limits, no_new_privs):
  * <ol>
- *   <li>lower resource limits to the policy's (never raises one);
+ *   <li>set resource limits to the policy's: hard limits only ever go down, soft limits go to the policy's
+ *       value capped by the hard limit;
  *   <li>{@code prctl(PR_SET_NO_NEW_PRIVS, 1)} on the calling thread;
  *   <li>{@code seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)}: one filter for every thread of the
  *       JVM, which also gives every thread no_new_privs;
@@ -45,7 +46,7 @@ public final class Sandbox {
             try {
                 long[] now = r.resource().get();
                 long hard = lower(now[1], r.hard());
-                long soft = lower(lower(now[0], hard), r.soft());
+                long soft = lower(hard, r.soft()); // a soft limit may rise up to the hard one without privilege
                 r.resource().set(soft, hard);
             } catch (LinuxException e) {
                 throw new SandboxException("setrlimit(RLIMIT_" + r.resource() + ")", e.getMessage(),

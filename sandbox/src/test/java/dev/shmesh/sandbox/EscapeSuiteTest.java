@@ -68,6 +68,9 @@ class EscapeSuiteTest {
         "prearm_kill_parent, fail ESRCH",
         "prearm_connect_host_port, fail ECONNREFUSED",
         "prearm_no_new_privs, 1 -",
+        // the policy's limits, and no way to raise them again
+        "rlimit_core, 0 0",
+        "raise_rlimit_core, fail EPERM",
         "socket_inet, fail EPERM",
         "socket_inet6, fail EPERM",
         "socket_unix, fail EPERM",
@@ -141,6 +144,14 @@ class EscapeSuiteTest {
         String[] after = probe.results.get("threads_after").split("[ /]");
         assertEquals(after[0], after[1], "threads filtered after the probe started more: " + probe.results.get("threads_after"));
         assertTrue(Integer.parseInt(after[1]) > 5, "a JVM has many threads: " + after[1]);
+    }
+
+    @Test
+    void openFilesAreCappedAtThePolicysLimitAndSoftEqualsHard() {
+        String[] nofile = probe.results.get("rlimit_nofile").split(" ");
+        long hard = Long.parseUnsignedLong(nofile[1]);
+        assertTrue(Long.compareUnsigned(hard, 65536) <= 0, "hard NOFILE at most the policy's 65536 (lower when the host's is): " + hard);
+        assertEquals(nofile[1], nofile[0], "soft raised to hard");
     }
 
     @Test

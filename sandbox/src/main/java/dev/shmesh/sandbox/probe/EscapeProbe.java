@@ -2,6 +2,7 @@ package dev.shmesh.sandbox.probe;
 
 import dev.shmesh.linux.Errno;
 import dev.shmesh.linux.RawSyscall;
+import dev.shmesh.linux.ResourceLimit;
 import dev.shmesh.linux.SyscallTable;
 import dev.shmesh.sandbox.Sandbox;
 import dev.shmesh.sandbox.SandboxPolicy;
@@ -85,6 +86,11 @@ public final class EscapeProbe {
         long armMicros = (System.nanoTime() - t0) / 1000;
         out("report " + report.toJson());
         out("arm_micros " + armMicros);
+        for (ResourceLimit r : new ResourceLimit[] {ResourceLimit.CORE, ResourceLimit.NOFILE, ResourceLimit.NPROC}) {
+            long[] lim = r.get(); // prlimit64 with no new limit: allowed after arming
+            out("rlimit_" + r.name().toLowerCase(java.util.Locale.ROOT) + " " + lim[0] + " " + lim[1]);
+        }
+        attempt("raise_rlimit_core", nr("prlimit64"), 0, ResourceLimit.CORE.resource(), rlimit(1 << 20), 0);
 
         MemorySegment sockaddr = loopback(hostPort > 0 ? hostPort : 80);
 
@@ -193,6 +199,13 @@ public final class EscapeProbe {
         sa.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) port);
         sa.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 4, 0x7f000001);
         return sa;
+    }
+
+    private long rlimit(long value) {
+        MemorySegment lim = arena.allocate(16, 8);
+        lim.set(ValueLayout.JAVA_LONG, 0, value);
+        lim.set(ValueLayout.JAVA_LONG, 8, value);
+        return lim.address();
     }
 
     private static String statusField(String name) {
