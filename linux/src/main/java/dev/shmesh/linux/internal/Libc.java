@@ -45,6 +45,18 @@ public final class Libc {
         return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
     }
 
+    /**
+     * Links a variadic libc function ({@code prctl}, {@code syscall}) with errno capture; parameters from
+     * index {@code firstVariadic} on are passed as variadic arguments (C default promotions apply).
+     */
+    @SuppressWarnings("restricted") // native access is enabled for every shmesh JVM by jvm.options
+    public static MethodHandle downcallVariadic(String name, FunctionDescriptor descriptor, int firstVariadic) {
+        MemorySegment symbol = LINKER.defaultLookup()
+                .find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
     /** A function that performs one native call given a fresh call-state segment. */
     @FunctionalInterface
     public interface NativeCall {
