@@ -37,7 +37,7 @@ public class Gateway {
     private final Instant startedAt = Instant.now();
 
     /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
-    synchronized void start() throws IOException {
+    synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
         sup.workerJar(); // fail before binding anything when there is nothing to spawn
         listeners = Listeners.bind(config.listen());
@@ -104,6 +104,7 @@ public class Gateway {
         status.put("listeners", listenerList);
         status.put("controlSocket", cs == null ? null : cs.socketPath().toString());
         status.put("rejectedPeers", cs == null ? 0 : cs.rejectedPeers());
+        status.put("isolation", sup == null ? Map.of() : sup.isolation());
         status.put("workers", sup == null ? List.of() : sup.snapshot());
         return status;
     }

@@ -26,6 +26,13 @@ public interface GatewayConfig {
     @WithDefault("host")
     String mode();
 
+    /**
+     * Refuse to run degraded: a worker that cannot be boxed is not started, a service that cannot arm
+     * its seccomp filter exits. Also set by {@code SHMESH_STRICT=1}.
+     */
+    @WithDefault("false")
+    boolean strict();
+
     /** The per-mesh secret workers present in container mode (at least 16 characters). */
     Optional<String> meshToken();
 
@@ -65,10 +72,12 @@ public interface GatewayConfig {
         Optional<String> jvmOptions();
 
         /**
-         * How a worker is isolated before its JVM starts: {@code none}, or {@code netns} (an empty
-         * network namespace through {@code unshare}; the worker still serves on the handed socket).
+         * How a worker is isolated: {@code sandbox} (bubblewrap: new user/pid/net/ipc/uts/mount
+         * namespaces, fresh read-only root, no capabilities; then the worker arms its seccomp
+         * filter), {@code netns} (only an empty network namespace through {@code unshare}, plus the
+         * seccomp filter) or {@code none} (no isolation at all; logged as a warning).
          */
-        @WithDefault("none")
+        @WithDefault("sandbox")
         String isolation();
 
         /** Extra JVM arguments for workers, space separated. */

@@ -31,9 +31,9 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--config", "quarkus.config.locations"));
 
     private static final String USAGE = """
-            usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--isolation none|netns]
+            usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--isolation sandbox|netns|none]
                              [--run-dir DIR] [--mesh NAME] [--admin-host H] [--admin-port N]
-                             [--config FILE] [--worker-jar JAR] [--mode host|container]
+                             [--config FILE] [--worker-jar JAR] [--mode host|container] [--strict]
               Every flag is also a config key (see README): --port = shmesh.listen.port = SHMESH_LISTEN_PORT.
             """;
 
@@ -41,11 +41,18 @@ public class GatewayMain implements QuarkusApplication {
     Gateway gateway;
 
     public static void main(String... args) {
+        if ("1".equals(System.getenv("SHMESH_STRICT"))) {
+            System.setProperty("shmesh.strict", "true");
+        }
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("-h") || arg.equals("--help")) {
                 System.out.print(USAGE);
                 return;
+            }
+            if (arg.equals("--strict")) {
+                System.setProperty("shmesh.strict", "true");
+                continue;
             }
             String value = null;
             String flag = arg;

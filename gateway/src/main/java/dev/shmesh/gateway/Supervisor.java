@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import dev.shmesh.sandbox.SandboxException;
 import org.jboss.logging.Logger;
 
 /**
@@ -44,6 +45,7 @@ final class Supervisor {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("shmesh-supervisor").factory());
     private Path controlSocket;
+    private WorkerLauncher launcher;
     private boolean stopping;
     private long totalRestarts;
 
@@ -76,9 +78,11 @@ final class Supervisor {
     }
 
     /** Spawns every worker and starts the watchdog. */
-    synchronized void start(Path controlSocket) {
+    synchronized void start(Path controlSocket) throws SandboxException {
         this.controlSocket = controlSocket;
         if (!containerMode) {
+            launcher = new WorkerLauncher(config, workerJar(), controlSocket.getParent());
+            launcher.preflight();
             for (WorkerSlot slot : slots.values()) {
                 spawn(slot);
             }
@@ -120,6 +124,7 @@ final class Supervisor {
         slot.token = null;
         slot.session = session;
         slot.state = WorkerSlot.State.ASSIGNED;
+        slot.pid = peerPid; // the JVM itself, which may be a launcher's (bwrap's) child
         return null;
     }
 
@@ -192,14 +197,14 @@ final class Supervisor {
 
     private void spawn(WorkerSlot slot) {
         slot.token = HexFormat.of().formatHex(randomBytes(32));
-        List<String> command = workerCommand();
-        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
-        Map<String, String> env = builder.environment();
+        Map<String, String> env = new LinkedHashMap<>();
         env.put("SHMESH_CONTROL_SOCKET", controlSocket.toString());
         env.put("SHMESH_WORKER_ID", slot.id);
         env.put("SHMESH_TOKEN", slot.token);
         env.put("SHMESH_MESH", config.mesh());
+        ProcessBuilder builder = null;
         try {
+            builder = launcher.processBuilder(env);
             Process process = builder.start();
             slot.process = process;
             slot.pid = process.pid();
@@ -209,10 +214,11 @@ final class Supervisor {
             slot.state = WorkerSlot.State.STARTING;
             LOG.infof("spawned %s (pid %d)", slot.id, process.pid());
             process.onExit().thenAccept(p -> onExit(slot, p));
-        } catch (IOException e) {
+        } catch (IOException | SandboxException e) {
             slot.process = null;
             slot.lastExit = "spawn failed: " + e.getMessage();
-            LOG.errorf("cannot start %s: %s (command: %s)", slot.id, e.getMessage(), String.join(" ", command));
+            LOG.errorf("cannot start %s: %s (command: %s)", slot.id, e.getMessage(),
+                    builder == null ? "-" : String.join(" ", builder.command()));
             scheduleRestart(slot);
         }
     }
@@ -344,6 +350,9 @@ final class Supervisor {
             w.put("id", slot.id);
             boolean alive = containerMode ? slot.session != null : slot.process != null && slot.process.isAlive();
             w.put("pid", alive && slot.pid > 0 ? slot.pid : null);
+            if (slot.process != null && slot.process.pid() != slot.pid) {
+                w.put("launcherPid", alive ? slot.process.pid() : null);
+            }
             w.put("role", slot.role);
             w.put("state", slot.state.label());
             w.put("restarts", slot.restarts);
@@ -366,36 +375,17 @@ final class Supervisor {
         return out;
     }
 
+    /** How workers are isolated, and why not fully when degraded; empty in container mode. */
+    synchronized Map<String, Object> isolation() {
+        return launcher == null ? Map.of("mode", "container-runtime") : launcher.status();
+    }
+
     synchronized long totalRestarts() {
         return totalRestarts;
     }
 
     synchronized long count(WorkerSlot.State state) {
         return slots.values().stream().filter(s -> s.state == state).count();
-    }
-
-    private List<String> workerCommand() {
-        List<String> command = new ArrayList<>();
-        switch (config.worker().isolation()) {
-            case "none" -> { }
-            case "netns" -> {
-                command.add("unshare");
-                if (PeerCheck.ownUid() != 0) {
-                    // unprivileged: a user namespace grants the right to create the network namespace
-                    command.add("--user");
-                    command.add("--map-current-user");
-                }
-                command.add("--net");
-            }
-            default -> throw new IllegalStateException("shmesh.worker.isolation=" + config.worker().isolation()
-                    + " is not one of: none, netns");
-        }
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        config.worker().jvmOptions().ifPresent(f -> command.add("@" + f));
-        config.worker().jvmArgs().ifPresent(a -> command.addAll(List.of(a.trim().split("\\s+"))));
-        command.add("-jar");
-        command.add(workerJar().toString());
-        return command;
     }
 
     /** The worker jar, checked to exist, with a message that says how to get one. */

@@ -35,7 +35,10 @@ final class WorkerSlot {
     State state = State.STOPPED;
     /** The spawned process (host mode); null in container mode. */
     Process process;
-    /** The worker's pid as the gateway sees it (host mode) or as it reports itself (container mode). */
+    /**
+     * The worker JVM's pid: in host mode the spawned process until the JVM connects, then its
+     * SO_PEERCRED pid (a launcher such as bwrap sits in between); in container mode, as it reports itself.
+     */
     long pid = -1;
     /** One-time secret the current process must present in Hello; null once used. */
     String token;

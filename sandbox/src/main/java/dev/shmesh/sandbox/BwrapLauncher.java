@@ -165,7 +165,7 @@ public final class BwrapLauncher {
 
     /** The outcome of {@link #preflight}: either the box can be built, or which step failed and why. */
     public record Preflight(boolean ok, String step, String detail, String runsWithout, String fix) {
-        SandboxException toException() {
+        public SandboxException toException() {
             return new SandboxException(step, detail, runsWithout, fix, null);
         }
     }

@@ -78,7 +78,8 @@ class IsolationAndLifecycleTest {
             List<ProcessHandle> workers = mesh.knownProcesses().stream()
                     .filter(p -> p.pid() != mesh.gateway.pid())
                     .toList();
-            assertEquals(2, workers.size(), workers.toString());
+            // two worker JVMs, each with its bwrap launcher processes
+            assertTrue(workers.size() >= 2, workers.toString());
             mesh.gateway.destroyForcibly(); // SIGKILL: no shutdown hook runs
             for (ProcessHandle w : workers) {
                 w.onExit().get(20, TimeUnit.SECONDS);
@@ -86,6 +87,64 @@ class IsolationAndLifecycleTest {
             assertThrows(IOException.class, () -> new Socket(InetAddress.getLoopbackAddress(), mesh.port).close());
         } finally {
             mesh.close();
+        }
+    }
+
+    @Test
+    void everyWorkerIsBoxedWithoutCapabilitiesUnderSeccompInItsOwnNamespaces() throws Exception {
+        String why = bwrapUnavailable();
+        assumeTrue(why == null, () -> "needs bubblewrap with user namespaces: " + why);
+        try (Mesh mesh = Mesh.start(2, "--strict").awaitReady(2)) {
+            JsonNode status = mesh.awaitStatus("sandbox reports",
+                    s -> mesh.worker(s, "worker-1").has("health") && mesh.worker(s, "worker-2").has("health"),
+                    Duration.ofSeconds(15));
+            assertEquals("", status.get("isolation").get("degraded").asText());
+            long gatewayPid = mesh.gateway.pid();
+            for (JsonNode w : status.get("workers")) {
+                JsonNode sandbox = w.get("health").get("sandbox");
+                assertEquals("0000000000000000", sandbox.get("capEff").asText(), w.toString());
+                assertEquals("0000000000000000", sandbox.get("capPrm").asText(), w.toString());
+                assertEquals("0000000000000000", sandbox.get("capBnd").asText(), w.toString());
+                assertEquals("0000000000000000", sandbox.get("capAmb").asText(), w.toString());
+                assertEquals("true", sandbox.get("noNewPrivs").asText(), w.toString());
+                assertEquals("2", sandbox.get("seccomp").asText(), w.toString());
+                assertEquals(sandbox.get("threads").asText(), sandbox.get("threadsWithSeccompFilter").asText(),
+                        "TSYNC: every thread is filtered");
+                // the same facts from outside, through the host's /proc
+                long pid = w.get("pid").asLong();
+                List<String> proc = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"));
+                assertTrue(proc.contains("CapEff:\t0000000000000000"), proc.toString());
+                assertTrue(proc.contains("CapBnd:\t0000000000000000"), proc.toString());
+                assertTrue(proc.contains("NoNewPrivs:\t1"), proc.toString());
+                assertTrue(proc.contains("Seccomp:\t2"), proc.toString());
+                for (String ns : List.of("net", "mnt", "pid", "ipc", "uts", "user")) {
+                    String mine = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", ns)).toString();
+                    String gateway = Files.readSymbolicLink(
+                            Path.of("/proc", Long.toString(gatewayPid), "ns", ns)).toString();
+                    assertNotEquals(gateway, mine, ns + " namespace shared with the gateway");
+                    assertEquals(mine, sandbox.get("ns." + ns).asText(), "self-report matches /proc for " + ns);
+                }
+            }
+            for (int i = 0; i < 20; i++) {
+                assertEquals(200, mesh.get(mesh.port, "/v1/echo?msg=boxed").statusCode());
+            }
+        }
+    }
+
+    /** Null when bwrap can build a box with user namespaces here, else why not. */
+    static String bwrapUnavailable() {
+        try {
+            Process p = new ProcessBuilder("bwrap", "--unshare-user", "--unshare-net", "--ro-bind", "/", "/", "true")
+                    .redirectErrorStream(true)
+                    .start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "bwrap timed out";
+            }
+            String out = new String(p.getInputStream().readAllBytes());
+            return p.exitValue() == 0 ? null : "bwrap failed: " + out.trim() + " (apt-get install bubblewrap)";
+        } catch (IOException | InterruptedException e) {
+            return "bwrap not runnable (apt-get install bubblewrap): " + e.getMessage();
         }
     }
 

@@ -179,9 +179,37 @@ final class ControlChannel {
                 .setPid(ProcessHandle.current().pid())
                 .putAllFds(heldFds)
                 .setRequests(WorkerIdentity.requests())
-                .putAllSandbox(ProcSelf.sandboxState())
-                .setRssBytes(ProcSelf.rssBytes())
+                .putAllSandbox(sandboxState())
+                .setRssBytes(rssBytes())
                 .build();
+    }
+
+    private Map<String, String> sandboxCache;
+    private long sandboxCacheSeq = -100;
+
+    /** The self-check (capabilities, no_new_privs, seccomp on every thread, namespaces), refreshed every 10 beats. */
+    private Map<String, String> sandboxState() {
+        if (sandboxCache == null || seq - sandboxCacheSeq >= 10) {
+            Map<String, String> state = new LinkedHashMap<>();
+            dev.shmesh.sandbox.SandboxReport.ofThisProcess().toMap().forEach((k, v) -> state.put(k, String.valueOf(v)));
+            sandboxCache = state;
+            sandboxCacheSeq = seq;
+        }
+        return sandboxCache;
+    }
+
+    /** Resident set size in bytes (VmRSS), or -1 when unreadable. */
+    private static long rssBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     private void commandLoop(Consumer<Shutdown> onShutdown) {

@@ -20,6 +20,8 @@ public class WorkerMain implements QuarkusApplication {
     private static final Logger LOG = Logger.getLogger(WorkerMain.class);
     /** Exit code when the gateway handshake fails (EX_PROTOCOL of sysexits.h). */
     static final int EXIT_HANDSHAKE_FAILED = 76;
+    /** Exit code when strict and the seccomp filter cannot be armed (EX_NOPERM). */
+    static final int EXIT_SANDBOX_FAILED = 77;
 
     private static volatile ControlChannel control;
 
@@ -49,6 +51,7 @@ public class WorkerMain implements QuarkusApplication {
 
     @Override
     public int run(String... args) throws Exception {
+        armSeccompIfAsked();
         ControlChannel channel = control;
         if (channel != null) {
             channel.ready(why -> {
@@ -72,6 +75,31 @@ public class WorkerMain implements QuarkusApplication {
         }
         Quarkus.waitForExit();
         return 0;
+    }
+
+    /**
+     * Phase 2 of the sandbox: with the control connection open, the handed listener adopted and
+     * Quarkus serving, lock this JVM into the policy named by SHMESH_SECCOMP (every thread, TSYNC).
+     * From here on socket(), connect(), bind(), execve() and namespace calls fail with EPERM.
+     */
+    private static void armSeccompIfAsked() {
+        String policy = System.getenv("SHMESH_SECCOMP");
+        if (policy == null || policy.isBlank()) {
+            return;
+        }
+        try {
+            dev.shmesh.sandbox.SandboxReport report =
+                    dev.shmesh.sandbox.Sandbox.armSeccomp(dev.shmesh.sandbox.SandboxPolicy.named(policy));
+            LOG.infof("seccomp policy '%s' armed on %d threads (CapEff=%s NoNewPrivs=%s)", policy, report.threads(),
+                    report.toMap().get("capEff"), report.toMap().get("noNewPrivs"));
+        } catch (dev.shmesh.sandbox.SandboxException e) {
+            if ("1".equals(System.getenv("SHMESH_STRICT"))) {
+                System.err.printf("shmesh worker %s: refusing to run without its seccomp filter (strict): %s%n",
+                        WorkerIdentity.id(), e.getMessage());
+                System.exit(EXIT_SANDBOX_FAILED);
+            }
+            LOG.warnf("worker %s runs DEGRADED without its seccomp filter: %s", WorkerIdentity.id(), e.getMessage());
+        }
     }
 
     private static void sleep(long millis) {
