@@ -28,20 +28,29 @@ public class AdminRoutes {
     @SuppressWarnings("unchecked")
     private static String text(Map<String, Object> status) {
         StringBuilder b = new StringBuilder();
-        b.append("mesh ").append(status.get("mesh")).append("  gateway ").append(status.get("gateway")).append('\n');
+        Map<String, Object> gw = (Map<String, Object>) status.get("gateway");
+        Map<String, Object> gs = (Map<String, Object>) gw.get("sandbox");
+        b.append("mesh ").append(status.get("mesh")).append("  gateway pid ").append(gw.get("pid"))
+                .append("  seccomp ").append(gs.get("seccomp")).append("  CapEff ").append(gs.get("capEff"))
+                .append('\n');
+        b.append("isolation ").append(status.get("isolation")).append('\n');
         for (Map<String, Object> l : (List<Map<String, Object>>) status.get("listeners")) {
             b.append("listener ").append(l.get("name")).append("  ").append(l.get("address"))
                     .append("  fd ").append(l.get("fd")).append('\n');
         }
         b.append("control ").append(status.get("controlSocket"))
                 .append("  rejected peers ").append(status.get("rejectedPeers")).append("\n\n");
-        b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %s%n",
-                "WORKER", "PID", "ROLE", "STATE", "RESTARTS", "UPTIME", "REQUESTS"));
+        b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %-9s %-8s %-8s %s%n",
+                "WORKER", "PID", "ROLE", "STATE", "RESTARTS", "UPTIME", "REQUESTS", "SECCOMP", "CAPEFF", "NETNS"));
         for (Map<String, Object> w : (List<Map<String, Object>>) status.get("workers")) {
-            Object requests = w.get("health") instanceof Map<?, ?> h ? h.get("requests") : "-";
-            b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %s%n",
+            Map<String, Object> h = w.get("health") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+            Map<String, Object> sb = h.get("sandbox") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+            String capEff = String.valueOf(sb.getOrDefault("capEff", "-"));
+            b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %-9s %-8s %-8s %s%n",
                     w.get("id"), w.get("pid") == null ? "-" : w.get("pid"), w.get("role"), w.get("state"),
-                    w.get("restarts"), w.get("uptime"), requests));
+                    w.get("restarts"), w.get("uptime"), h.getOrDefault("requests", "-"),
+                    sb.getOrDefault("seccomp", "-"), capEff.replaceFirst("^0+(?=.)", ""),
+                    sb.getOrDefault("ns.net", "-")));
         }
         return b.toString();
     }

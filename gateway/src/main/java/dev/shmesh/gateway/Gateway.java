@@ -35,16 +35,18 @@ public class Gateway {
     private volatile ControlServer control;
     private volatile Supervisor supervisor;
     private final Instant startedAt = Instant.now();
+    private volatile String ownFilterDegradation = "";
 
     /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
         sup.workerJar(); // fail before binding anything when there is nothing to spawn
-        listeners = Listeners.bind(config.listen());
+        listeners = Listeners.open(config.listen());
         control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
         supervisor = sup;
         control.start();
         sup.start(control.socketPath());
+        armOwnFilter();
         registerMetrics();
         for (Listeners.Listener l : listeners.all()) {
             LOG.infof("mesh listening on http://%s (HTTP/1.1, h2c, gRPC), fd %d, backlog %d",
@@ -63,6 +65,26 @@ public class Gateway {
         LOG.infof("%n  shmesh is up%n    mesh   http://%s/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)%n"
                         + "    admin  http://%s/status   /metrics   /health%n  Ctrl-C stops the mesh.",
                 mesh, admin);
+    }
+
+    /**
+     * The gateway's own seccomp filter, armed once its listeners are bound: from here no thread of the
+     * gateway can open an inet or packet socket (so no new listener and no outbound connection), nor
+     * reach the kernel attack surface (bpf, io_uring, ptrace, modules, kexec...). It is a denylist
+     * because every child inherits it and bwrap must still build its boxes.
+     */
+    private void armOwnFilter() throws dev.shmesh.sandbox.SandboxException {
+        try {
+            dev.shmesh.sandbox.SandboxReport report =
+                    dev.shmesh.sandbox.Sandbox.armSeccomp(dev.shmesh.sandbox.SandboxPolicy.named("gateway"));
+            LOG.infof("gateway seccomp filter armed on %d threads: no new inet sockets from here on", report.threads());
+        } catch (dev.shmesh.sandbox.SandboxException e) {
+            if (config.strict()) {
+                throw e;
+            }
+            ownFilterDegradation = e.getMessage();
+            LOG.warnf("gateway runs DEGRADED without its own seccomp filter: %s", e.getMessage());
+        }
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -92,9 +114,20 @@ public class Gateway {
         Listeners ls = listeners;
         ControlServer cs = control;
         status.put("mesh", config.mesh());
-        status.put("gateway", Map.of(
-                "pid", ProcessHandle.current().pid(),
-                "uptimeMs", java.time.Duration.between(startedAt, Instant.now()).toMillis()));
+        Map<String, Object> self = new LinkedHashMap<>();
+        self.put("pid", ProcessHandle.current().pid());
+        self.put("uptimeMs", java.time.Duration.between(startedAt, Instant.now()).toMillis());
+        dev.shmesh.sandbox.SandboxReport report = dev.shmesh.sandbox.SandboxReport.ofThisProcess();
+        self.put("sandbox", report.toMap());
+        // CAP_NET_BIND_SERVICE may stay effective on some threads (capabilities are per-thread); what
+        // matters is that no thread can create an inet socket to bind with
+        self.put("bindAgain", dev.shmesh.sandbox.Sandbox.armed() && report.seccompMode() == 2
+                        && report.threads() == report.threadsWithSeccompFilter()
+                ? "denied: the gateway filter blocks socket(AF_INET/AF_INET6) on " + report.threads() + "/"
+                        + report.threads() + " threads"
+                : "possible: no gateway seccomp filter (" + ownFilterDegradation + ")");
+        self.put("degraded", ownFilterDegradation);
+        status.put("gateway", self);
         List<Map<String, Object>> listenerList = new ArrayList<>();
         if (ls != null) {
             for (Listeners.Listener l : ls.all()) {

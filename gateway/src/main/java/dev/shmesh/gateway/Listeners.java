@@ -28,6 +28,63 @@ final class Listeners {
         this.listeners = listeners;
     }
 
+    /** The first fd systemd passes (SD_LISTEN_FDS_START). */
+    private static final int LISTEN_FDS_START = 3;
+
+    /**
+     * The listeners for this gateway: inherited from systemd socket activation when LISTEN_PID names
+     * this process (then nothing is bound and no privilege is needed for ports below 1024), else
+     * bound from the configuration.
+     */
+    static Listeners open(GatewayConfig.Listen config) {
+        Listeners inherited = inherited(System.getenv());
+        return inherited != null ? inherited : bind(config);
+    }
+
+    /**
+     * Socket activation (sd_listen_fds(3)): LISTEN_PID must be this process, LISTEN_FDS the count of
+     * fds from 3 on, LISTEN_FDNAMES their colon-separated names; the one named "http", else the first,
+     * becomes the mesh listener. Each must be a listening TCP socket.
+     */
+    static Listeners inherited(java.util.Map<String, String> env) {
+        String pid = env.get("LISTEN_PID");
+        String count = env.get("LISTEN_FDS");
+        if (pid == null || count == null) {
+            return null;
+        }
+        if (!pid.equals(Long.toString(ProcessHandle.current().pid()))) {
+            return null; // meant for another process (e.g. our parent); bind as configured
+        }
+        int n;
+        try {
+            n = Integer.parseInt(count);
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("LISTEN_FDS=" + count + " is not a number: check the .socket unit");
+        }
+        if (n < 1) {
+            throw new IllegalStateException("LISTEN_FDS=" + n + ": socket activation passed no socket");
+        }
+        String[] names = env.getOrDefault("LISTEN_FDNAMES", "").split(":");
+        int chosen = 0;
+        for (int i = 0; i < n && i < names.length; i++) {
+            if (names[i].equals("http")) {
+                chosen = i;
+            }
+        }
+        int fd = LISTEN_FDS_START + chosen;
+        try {
+            if (!ListenSocket.isInetSocket(fd) || !ListenSocket.isListening(fd)) {
+                throw new IllegalStateException("socket-activated fd " + fd + " is not a listening TCP socket:"
+                        + " use ListenStream= with a port in the .socket unit");
+            }
+            dev.shmesh.linux.FileDescriptors.setNonBlocking(fd);
+            InetSocketAddress bound = ListenSocket.localAddress(fd);
+            return new Listeners(List.of(new Listener("http", fd, bound, -1)));
+        } catch (LinuxException e) {
+            throw new IllegalStateException("socket-activated fd " + fd + " is unusable: " + e.getMessage(), e);
+        }
+    }
+
     /** Binds the configured listener, or fails with a message that says what to change. */
     static Listeners bind(GatewayConfig.Listen config) {
         InetAddress host;

@@ -53,14 +53,21 @@ final class Mesh implements AutoCloseable {
      * "--isolation", "netns") or {@code -Dkey=value} configuration, which goes to the gateway JVM.
      */
     static Mesh start(int workers, String... flags) throws IOException {
+        return start(List.of(), freePort(), Files.createTempDirectory("shmesh-test-run"), workers, flags);
+    }
+
+    /**
+     * Starts a gateway through a {@code prefix} command (e.g. setpriv, systemd-socket-activate) on
+     * {@code port} with {@code runDir}; see {@link #start(int, String...)} for {@code flags}.
+     */
+    static Mesh start(List<String> prefix, int port, Path runDir, int workers, String... flags) throws IOException {
         if (!Files.isRegularFile(GATEWAY_JAR) || !Files.isRegularFile(WORKER_JAR)) {
             throw new IllegalStateException("gateway/worker not packaged under " + ROOT + "; run ./shmesh test");
         }
-        int port = freePort();
         int adminPort = freePort();
-        Path runDir = Files.createTempDirectory("shmesh-test-run");
         Path log = Files.createTempFile("shmesh-gateway", ".log");
-        List<String> command = new ArrayList<>(List.of(
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + JVM_OPTIONS));
         List<String> gatewayFlags = new ArrayList<>();

@@ -169,6 +169,7 @@ class ServingTest {
             assertTrue(w.has("restarts") && w.has("uptime"), w.toString());
         }
         assertEquals("sandbox", status.get("isolation").get("mode").asText(), "workers are sandboxed by default");
+        assertEquals(2, status.get("gateway").get("sandbox").get("seccomp").asInt(), "the gateway arms its own filter");
         HttpResponse<String> metrics = mesh.get(mesh.adminPort, "/metrics");
         assertEquals(200, metrics.statusCode());
         assertTrue(metrics.body().contains("shmesh_workers{state=\"ready\"} 2.0"), metrics.body());
