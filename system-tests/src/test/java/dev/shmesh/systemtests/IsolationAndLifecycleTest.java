@@ -131,6 +131,30 @@ class IsolationAndLifecycleTest {
         }
     }
 
+    @Test
+    void withoutBwrapWorkersRunDegradedAndSaySoAndStrictRefuses() throws Exception {
+        List<String> noBwrap = List.of("env", "PATH=/nonexistent"); // the gateway finds no bwrap on its PATH
+        try (Mesh mesh = Mesh.start(noBwrap, Mesh.freePort(), Files.createTempDirectory("shmesh-test-run"), 1)
+                .awaitReady(1)) {
+            JsonNode status = mesh.awaitStatus("health", s -> mesh.worker(s, "worker-1").has("health"),
+                    Duration.ofSeconds(15));
+            String degraded = status.get("isolation").get("degraded").asText();
+            assertTrue(degraded.contains("bwrap"), degraded);
+            assertTrue(mesh.logTail().contains("DEGRADED"), mesh.logTail());
+            // still never silently unsandboxed: the worker's own seccomp filter is armed
+            assertEquals("2", mesh.worker(status, "worker-1").get("health").get("sandbox").get("seccomp").asText());
+            assertEquals(200, mesh.get(mesh.port, "/v1/echo?msg=degraded").statusCode());
+        }
+        try (Mesh strict = Mesh.start(noBwrap, Mesh.freePort(), Files.createTempDirectory("shmesh-test-run"), 1,
+                "--strict")) {
+            assertTrue(strict.gateway.waitFor(60, TimeUnit.SECONDS), "a strict gateway refuses to start degraded");
+            assertEquals(1, strict.gateway.exitValue());
+            assertTrue(strict.logTail().contains("bwrap"), strict.logTail());
+            assertTrue(strict.knownProcesses().stream().noneMatch(p -> p.pid() != strict.gateway.pid() && p.isAlive()),
+                    "no worker was started");
+        }
+    }
+
     /** Null when bwrap can build a box with user namespaces here, else why not. */
     static String bwrapUnavailable() {
         try {

@@ -33,10 +33,19 @@ class PrivilegedPortTest {
                         "--port", Integer.toString(decoy.getLocalPort()))) {
             // systemd-socket-activate starts the gateway on the first connection, which waits in the backlog
             CompletableFuture<Integer> first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return mesh.get(port, "/v1/echo?msg=activated").statusCode();
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (true) {
+                    try {
+                        return mesh.get(port, "/v1/echo?msg=activated").statusCode();
+                    } catch (java.net.ConnectException e) {
+                        // systemd-socket-activate is not listening yet
+                        if (System.nanoTime() > deadline) {
+                            throw new IllegalStateException("systemd-socket-activate never listened", e);
+                        }
+                        Mesh.sleep(100);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
                 }
             });
             assertEquals(200, first.get(60, TimeUnit.SECONDS), mesh::logTail);
