@@ -35,7 +35,7 @@ package dev.shmesh.broker.internal;
  */
 public final class SegmentHeaderDescriptor {
     /** "SHMESHSG" read as a little-endian long. */
-    public static final long MAGIC = 0x4753485345484D53L;
+    public static final long MAGIC = 0x47534853454D4853L;
 
     public static final int MAJOR_VERSION = 1;
     public static final int MINOR_VERSION = 0;
