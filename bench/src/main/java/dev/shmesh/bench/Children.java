@@ -13,6 +13,7 @@ final class Children {
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("--sun-misc-unsafe-memory-access=allow");
+        command.add("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"); // Agrona 2.x
         command.add("-XX:+UseSerialGC");
         command.add("-Xmx256m");
         command.add("-cp");

@@ -9,6 +9,7 @@ import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_COMMIT;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_HEAD;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_LENGTH;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_TAIL;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
@@ -130,6 +131,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         int index;
         while (true) {
             tail = (long) LONG.getVolatile(memory, tailOffset);
+            if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+                return fence(FENCE_BAD_TAIL, tail); // only a broken peer writes an unaligned tail
+            }
             index = (int) tail & mask;
             int toEnd = capacity - index;
             padding = required > toEnd ? toEnd : 0;
@@ -216,6 +220,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             return FENCED;
         }
         final long head = (long) LONG.getAcquire(memory, headOffset);
+        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            return fence(FENCE_BAD_HEAD, head);
+        }
         final int headIndex = (int) head & mask;
         final int contiguous = capacity - headIndex;
         int bytes = 0;

@@ -56,6 +56,20 @@ class ManyToOneRingTest extends RingContractTest {
     }
 
     @Test
+    void unalignedTailOrHeadFencesInsteadOfThrowing() throws Exception {
+        Ring producerSide = ring("p");
+        producerSide.segment().memory().set(ValueLayout.JAVA_LONG,
+                SegmentHeaderDescriptor.LENGTH + RingDescriptor.TAIL_OFFSET, 3L);
+        assertEquals(Ring.FENCED, producerSide.tryClaim(1, 8));
+        assertTrue(producerSide.fenceReport().contains("bad tail position at position 3"), producerSide.fenceReport());
+        Ring consumerSide = ring("c");
+        consumerSide.segment().memory().set(ValueLayout.JAVA_LONG,
+                SegmentHeaderDescriptor.LENGTH + RingDescriptor.HEAD_OFFSET, 5L);
+        assertEquals(Ring.FENCED, consumerSide.poll(new Collector(), 1));
+        assertTrue(consumerSide.fenceReport().contains("bad head position at position 5"), consumerSide.fenceReport());
+    }
+
+    @Test
     void inconsistentConfigIsRefusedOnAttach() throws Exception {
         Ring ring = ring("r");
         ring.segment().memory().set(ValueLayout.JAVA_INT,
