@@ -11,6 +11,7 @@ import java.nio.file.Path;
  * <pre>
  * produce mpsc|mpmc PATH PRODUCER_ID COUNT [COUNTERS_PATH]   messages (id: long, seq: long), type 1
  * wake    mpsc|mpmc PATH DELAY_MS                              one message after a delay
+ * lease-and-die mpsc|mpmc PATH LEASES_PATH                     lease one message for an hour, then halt(42)
  * </pre>
  */
 public final class RingChild {
@@ -52,6 +53,15 @@ public final class RingChild {
                     src.set(ValueLayout.JAVA_LONG, 0, 77L);
                     if (ring.offer(1, src, 0, 16) < 0) {
                         System.exit(3);
+                    }
+                }
+                case "lease-and-die" -> {
+                    try (LeaseTable leases = LeaseTable.open(Path.of(args[3]))) {
+                        int n;
+                        while ((n = leases.pollLeased(ring, (l, id, t, p, o, len) -> {}, 1, 3_600_000_000_000L)) == 0) {
+                            Thread.onSpinWait();
+                        }
+                        Runtime.getRuntime().halt(n == 1 ? 42 : 4); // die holding the lease
                     }
                 }
                 default -> throw new IllegalArgumentException("mode=" + args[0]);

@@ -47,6 +47,8 @@ public final class SegmentHeaderDescriptor {
     public static final int KIND_MANY_TO_MANY_RING = 2;
     /** Layout kind: a counters table, see {@link CountersDescriptor}. */
     public static final int KIND_COUNTERS = 3;
+    /** Layout kind: a lease table, see {@link LeaseTableDescriptor}. */
+    public static final int KIND_LEASES = 4;
 
     public static final int MAGIC_OFFSET;
     public static final int VERSION_OFFSET;
@@ -92,6 +94,7 @@ public final class SegmentHeaderDescriptor {
             case KIND_MANY_TO_ONE_RING -> "many-to-one ring";
             case KIND_MANY_TO_MANY_RING -> "many-to-many ring";
             case KIND_COUNTERS -> "counters";
+            case KIND_LEASES -> "lease table";
             default -> "unknown kind " + kind;
         };
     }

@@ -96,4 +96,24 @@ class DescriptorGoldenTest {
         assertEquals(128 + 3 * 256, CountersDescriptor.recordOffset(3));
         assertArrayEquals(new int[] {128, 64, 88, 136, 72, 80, 96}, CountersDescriptor.COUNTER_OFFSETS);
     }
+
+    @Test
+    void leaseTable() {
+        assertEquals(0, LeaseTableDescriptor.SLOTS_OFFSET);
+        assertEquals(4, LeaseTableDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
+        assertEquals(8, LeaseTableDescriptor.SLOT_LENGTH_OFFSET);
+        assertEquals(128, LeaseTableDescriptor.SLOTS_START);
+        assertEquals(0, LeaseTableDescriptor.OWNER_STATE_OFFSET);
+        assertEquals(8, LeaseTableDescriptor.OWNER_START_TIME_OFFSET);
+        assertEquals(16, LeaseTableDescriptor.DEADLINE_OFFSET);
+        assertEquals(24, LeaseTableDescriptor.REQUEST_ID_OFFSET);
+        assertEquals(32, LeaseTableDescriptor.TYPE_OFFSET);
+        assertEquals(36, LeaseTableDescriptor.LENGTH_OFFSET);
+        assertEquals(48, LeaseTableDescriptor.PAYLOAD_OFFSET);
+        assertEquals(128, LeaseTableDescriptor.slotLength(80));
+        assertEquals(64, LeaseTableDescriptor.slotLength(16));
+        assertEquals(128 + 4 * 128, LeaseTableDescriptor.regionLength(4, 80));
+        assertEquals(0x0000_1234_0000_0002L, LeaseTableDescriptor.ownerState(0x1234, LeaseTableDescriptor.LEASED));
+        assertEquals(4, SegmentHeaderDescriptor.KIND_LEASES);
+    }
 }
