@@ -166,8 +166,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             INT.setRelease(data, (long) index + LENGTH_OFFSET, padding);
             index = 0;
         }
-        data.set(ValueLayout.JAVA_INT, index + TYPE_OFFSET, type);
-        data.set(ValueLayout.JAVA_INT, index + LENGTH_OFFSET, -recordLength);
+        // type and the negative ("being written") length in one 8-byte store
+        data.set(ValueLayout.JAVA_LONG, index, RecordDescriptor.header(-recordLength, type));
         return index + HEADER_LENGTH;
     }
 
@@ -231,7 +231,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         try {
             while (bytes < contiguous && count < limit) {
                 int record = headIndex + bytes;
-                int length = (int) INT.getAcquire(data, (long) record + LENGTH_OFFSET);
+                long header = (long) LONG.getAcquire(data, (long) record);
+                int length = RecordDescriptor.length(header);
                 if (length <= 0) {
                     break; // nothing published here yet (0) or claimed and being written (negative)
                 }
@@ -239,7 +240,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
                     result = fence(FENCE_BAD_RECORD_LENGTH, head + bytes);
                     break;
                 }
-                int type = data.get(ValueLayout.JAVA_INT, record + TYPE_OFFSET);
+                int type = RecordDescriptor.type(header);
                 if (type == PADDING_TYPE) {
                     bytes += align(length);
                     continue;

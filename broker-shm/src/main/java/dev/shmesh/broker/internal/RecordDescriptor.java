@@ -37,7 +37,27 @@ public final class RecordDescriptor {
         HEADER_LENGTH = offset;
     }
 
+    static {
+        // the header is also read and written as one native-order long: length in the low half, type in the high
+        if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) {
+            throw new ExceptionInInitializerError("shmesh rings need a little-endian CPU (x86_64, aarch64)");
+        }
+    }
+
     private RecordDescriptor() {}
+
+    /** The header as one little-endian long. */
+    public static long header(int length, int type) {
+        return ((long) type << 32) | (length & 0xFFFF_FFFFL);
+    }
+
+    public static int length(long header) {
+        return (int) header;
+    }
+
+    public static int type(long header) {
+        return (int) (header >> 32);
+    }
 
     public static int align(int length) {
         return (length + ALIGNMENT - 1) & -ALIGNMENT;

@@ -65,6 +65,10 @@ class DescriptorGoldenTest {
         assertEquals(16, RecordDescriptor.align(9));
         assertEquals(16, RecordDescriptor.align(16));
         assertEquals(504, RecordDescriptor.maxPayloadLength(4096));
+        assertEquals(0x0000_0007_FFFF_FFF0L, RecordDescriptor.header(-16, 7));
+        assertEquals(-16, RecordDescriptor.length(0x0000_0007_FFFF_FFF0L));
+        assertEquals(7, RecordDescriptor.type(0x0000_0007_FFFF_FFF0L));
+        assertEquals(-1, RecordDescriptor.type(RecordDescriptor.header(8, RecordDescriptor.PADDING_TYPE)));
     }
 
     @Test
