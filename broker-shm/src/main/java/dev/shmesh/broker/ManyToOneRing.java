@@ -171,10 +171,19 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         return index + HEADER_LENGTH;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A claim that {@link #unblock()} revoked is not published: the message is dropped.
+     */
     @Override
     public void commit(int index) {
         int record = checkIndex(index);
-        int length = -data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        if (stored >= 0) {
+            return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
+        }
+        int length = -stored;
         if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
             fence(FENCE_BAD_COMMIT, record);
             return;
@@ -190,7 +199,11 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     @Override
     public void abort(int index) {
         int record = checkIndex(index);
-        int length = -data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        if (stored >= 0) {
+            return; // revoked by unblock() already
+        }
+        int length = -stored;
         if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
             fence(FENCE_BAD_COMMIT, record);
             return;
@@ -278,6 +291,43 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             return CLOSED;
         }
         return count;
+    }
+
+    /**
+     * Consumer side: if the record at the head was claimed but never committed — its producer died or hangs between
+     * {@link #tryClaim} and {@link #commit} — turns it into padding (one CAS on its header) so that {@link #poll}
+     * passes it. Call it only after the head has not moved, with work pending, for far longer than any live
+     * producer takes from claim to commit (think seconds): such a producer's late commit is then dropped, and in a
+     * narrow race (revoked, consumed and re-zeroed between its read and its store) fences the ring. A producer that
+     * died after moving the tail but before writing the header (a few instructions) is not unblocked.
+     *
+     * @return whether a record was unblocked
+     */
+    public boolean unblock() {
+        if (state() == STATE_FENCED) {
+            return false;
+        }
+        long head = (long) LONG.getAcquire(memory, headOffset);
+        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            fence(FENCE_BAD_HEAD, head);
+            return false;
+        }
+        if ((long) LONG.getVolatile(memory, tailOffset) == head) {
+            return false;
+        }
+        int index = (int) head & mask;
+        long header = (long) LONG.getVolatile(data, (long) index);
+        int length = RecordDescriptor.length(header);
+        if (length >= 0) {
+            return false; // published (poll will take it) or header not written yet (not handled)
+        }
+        int recordLength = -length;
+        if (recordLength < HEADER_LENGTH || recordLength > HEADER_LENGTH + maxPayloadLength
+                || align(recordLength) > capacity - index) {
+            fence(FENCE_BAD_RECORD_LENGTH, head);
+            return false;
+        }
+        return LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
     }
 
     @Override

@@ -154,6 +154,26 @@ class CrossProcessTest {
     }
 
     @Test
+    void aProducerProcessThatDiesBetweenClaimAndCommitIsUnblocked() throws Exception {
+        Path path = files.path("dead-producer");
+        try (ManyToOneRing ring = ManyToOneRing.create(path, 4096)) {
+            Process p = child("claim-and-die", "mpsc", path.toString());
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(42, p.exitValue(), "the child claimed and halted");
+            children.remove(p);
+            java.lang.foreign.MemorySegment src = java.lang.foreign.MemorySegment.ofArray(new long[] {77L});
+            assertTrue(ring.offer(2, src, 0, 8) >= 0);
+            long[] got = {0};
+            MessageHandler handler = (t, b, o, l) -> got[0] = b.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+            assertEquals(0, ring.poll(handler, 10), "stuck behind the dead producer's claim");
+            assertTrue(ring.unblock());
+            assertEquals(1, ring.poll(handler, 10));
+            assertEquals(77L, got[0]);
+            assertTrue(!ring.isFenced(), ring.fenceReport());
+        }
+    }
+
+    @Test
     void aParkedConsumerIsWokenByAProducerInAnotherProcess() throws Exception {
         Path path = files.path("wake");
         try (ManyToOneRing ring = ManyToOneRing.create(path, 4096)) {

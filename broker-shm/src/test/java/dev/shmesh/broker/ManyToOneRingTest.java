@@ -79,6 +79,25 @@ class ManyToOneRingTest extends RingContractTest {
     }
 
     @Test
+    void unblockSkipsAClaimItsProducerNeverCommits() throws Exception {
+        ManyToOneRing ring = (ManyToOneRing) ring("r");
+        assertEquals(false, ring.unblock(), "nothing to unblock in an empty ring");
+        int stuck = ring.tryClaim(5, 16); // a producer that dies here
+        ring.offer(6, bytes(8, 0), 0, 8);
+        Collector c = new Collector();
+        assertEquals(0, ring.poll(c, 10), "the consumer waits for the claimed record");
+        assertTrue(ring.unblock());
+        assertEquals(1, ring.poll(c, 10));
+        assertEquals(6, c.messages.get(0).type());
+        ring.commit(stuck); // a late commit of a revoked claim is dropped, not published and not fatal
+        assertEquals(0, ring.poll(c, 10));
+        assertTrue(ring.offer(7, bytes(8, 0), 0, 8) >= 0);
+        assertEquals(1, ring.poll(c, 10));
+        assertEquals(false, ring.isFenced(), ring.fenceReport());
+        assertEquals(false, ring.unblock(), "a published record is not touched");
+    }
+
+    @Test
     void capacityMustBeAPowerOfTwo() {
         assertThrows(IllegalArgumentException.class, () -> ManyToOneRing.create(files.path("x"), 5000));
     }

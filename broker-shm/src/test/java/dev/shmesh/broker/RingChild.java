@@ -12,6 +12,7 @@ import java.nio.file.Path;
  * produce mpsc|mpmc PATH PRODUCER_ID COUNT [COUNTERS_PATH]   messages (id: long, seq: long), type 1
  * wake    mpsc|mpmc PATH DELAY_MS                              one message after a delay
  * lease-and-die mpsc|mpmc PATH LEASES_PATH                     lease one message for an hour, then halt(42)
+ * claim-and-die mpsc|mpmc PATH                                 claim a record, write half of it, halt(42)
  * </pre>
  */
 public final class RingChild {
@@ -63,6 +64,14 @@ public final class RingChild {
                         }
                         Runtime.getRuntime().halt(n == 1 ? 42 : 4); // die holding the lease
                     }
+                }
+                case "claim-and-die" -> {
+                    int index = ring.tryClaim(1, 16);
+                    if (index < 0) {
+                        System.exit(5);
+                    }
+                    ring.buffer().set(ValueLayout.JAVA_LONG_UNALIGNED, index, 1234L);
+                    Runtime.getRuntime().halt(42); // die between tryClaim and commit
                 }
                 default -> throw new IllegalArgumentException("mode=" + args[0]);
             }
