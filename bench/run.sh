@@ -31,8 +31,12 @@ for w in "${what[@]}"; do
         "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput agrona-mpsc 64 20000000 2 2>&1 | tail -1
       done ;;
     latency)
+      # back to back (steady load), then with 2 ms between pings (idle: spin-then-park has parked)
       for mode in shm-spin shm-spin-park shm-park uds pipe; do
         "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.PingPongLatency "$mode" 100000 2>&1 | tail -1
+      done
+      for mode in shm-spin-park shm-park uds pipe; do
+        "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.PingPongLatency "$mode" 5000 2000 2>&1 | tail -1
       done ;;
     *) echo "bench: unknown '$w' (jmh, xput, latency)" >&2; exit 1 ;;
   esac

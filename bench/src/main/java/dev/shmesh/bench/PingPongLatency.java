@@ -19,19 +19,28 @@ import java.util.concurrent.TimeUnit;
 /**
  * Cross-process round trip of a 64-byte message between this JVM and a child JVM echo, as p50/p99/p99.9 in µs.
  *
- * <pre>java -cp bench/target/benchmarks.jar dev.shmesh.bench.PingPongLatency MODE [SAMPLES]</pre>
+ * <pre>java -cp bench/target/benchmarks.jar dev.shmesh.bench.PingPongLatency MODE [SAMPLES [GAP_US]]</pre>
  *
  * Modes: {@code shm-spin} (both sides busy spin on shmesh MPSC rings), {@code shm-spin-park} (spin 20 000 times,
  * then futex park: under this back-to-back load it stays in the spin phase), {@code shm-park} (futex park at
  * once: every message is a futex wake-up), {@code uds} (JDK SocketChannel over a Unix domain socket, blocking),
- * {@code pipe} (the child's stdin/stdout pipes, blocking).
+ * {@code pipe} (the child's stdin/stdout pipes, blocking). With {@code GAP_US > 0} this JVM sleeps that long
+ * between pings, so an idle echo side has left its spin phase: the park regime of {@code shm-spin-park}.
  */
 public final class PingPongLatency {
     private static final int SIZE = 64;
     private static final int SPINS = 20_000;
     private static final long MAX_PARK_NANOS = 100_000_000L;
 
+    private static long gapNanos;
+
     private PingPongLatency() {}
+
+    private static void gap() {
+        if (gapNanos > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(gapNanos);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("echo")) {
@@ -40,7 +49,8 @@ public final class PingPongLatency {
         }
         String mode = args[0];
         int samples = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
-        int warmup = Math.max(20_000, samples / 2);
+        gapNanos = args.length > 2 ? Long.parseLong(args[2]) * 1_000 : 0;
+        int warmup = gapNanos > 0 ? Math.max(2_000, samples / 5) : Math.max(20_000, samples / 2);
         long[] rtt = switch (mode) {
             case "shm-spin", "shm-spin-park", "shm-park" -> shm(mode, warmup, samples);
             case "uds" -> uds(warmup, samples);
@@ -48,8 +58,8 @@ public final class PingPongLatency {
             default -> throw new IllegalArgumentException("mode=" + mode);
         };
         Arrays.sort(rtt);
-        System.out.printf(Locale.ROOT, "%-14s samples=%d  p50=%.2f µs  p99=%.2f µs  p99.9=%.2f µs  max=%.1f µs%n",
-                mode, samples, pct(rtt, 0.50), pct(rtt, 0.99), pct(rtt, 0.999), rtt[rtt.length - 1] / 1e3);
+        System.out.printf(Locale.ROOT, "%-14s gap=%dus samples=%d  p50=%.2f µs  p99=%.2f µs  p99.9=%.2f µs  max=%.1f µs%n",
+                mode, gapNanos / 1000, samples, pct(rtt, 0.50), pct(rtt, 0.99), pct(rtt, 0.999), rtt[rtt.length - 1] / 1e3);
     }
 
     private static double pct(long[] sorted, double p) {
@@ -74,6 +84,7 @@ public final class PingPongLatency {
             IdleStrategy idle = idle(mode, in.ring());
             long[] rtt = new long[samples];
             for (int i = 0; i < warmup + samples; i++) {
+                gap();
                 long t0 = System.nanoTime();
                 while (!out.offer(i, SIZE)) {
                     Thread.onSpinWait();
@@ -114,6 +125,7 @@ public final class PingPongLatency {
                 ByteBuffer buf = ByteBuffer.allocateDirect(SIZE);
                 long[] rtt = new long[samples];
                 for (int i = 0; i < warmup + samples; i++) {
+                    gap();
                     long t0 = System.nanoTime();
                     buf.clear();
                     buf.putLong(0, i);
@@ -154,6 +166,7 @@ public final class PingPongLatency {
             ByteBuffer view = ByteBuffer.wrap(msg);
             long[] rtt = new long[samples];
             for (int i = 0; i < warmup + samples; i++) {
+                gap();
                 long t0 = System.nanoTime();
                 view.putLong(0, i);
                 out.write(msg);
