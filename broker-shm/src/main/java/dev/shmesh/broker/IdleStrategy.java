@@ -18,7 +18,7 @@ public sealed interface IdleStrategy {
     }
 
     /**
-     * Spins {@code spins} times, then sleeps on the ring's futex word (see {@link Ring#awaitWork}) for at most
+     * Spins {@code spins} times (yielding the CPU every 256th time), then sleeps on the ring's futex word (see {@link Ring#awaitWork}) for at most
      * {@code maxParkNanos} at a time. Under steady load it stays in the spin phase.
      */
     static IdleStrategy spinThenPark(Ring ring, int spins, long maxParkNanos) {
@@ -50,6 +50,7 @@ public sealed interface IdleStrategy {
 
     /** See {@link #spinThenPark}. */
     final class SpinThenPark implements IdleStrategy {
+        private static final int YIELD_EVERY = 256;
         private final Ring ring;
         private final int spins;
         private final long maxParkNanos;
@@ -71,7 +72,13 @@ public sealed interface IdleStrategy {
             }
             if (idleCount < spins) {
                 idleCount++;
-                Thread.onSpinWait();
+                if ((idleCount & (YIELD_EVERY - 1)) == 0) {
+                    // give the CPU to a runnable peer now and then: on an oversubscribed host the process we
+                    // wait for may be queued behind our spinning
+                    Thread.yield();
+                } else {
+                    Thread.onSpinWait();
+                }
                 return;
             }
             if (lastWait == Futex.VALUE_CHANGED && idleCount++ > spins + 64) {
