@@ -18,10 +18,12 @@ for w in "${what[@]}"; do
       "$JAVA" -jar "$JAR" RingBenchmark -p impl=shmesh-mpsc,agrona-mpsc,agrona-spsc -p size=64 2>&1 \
         | grep -E '^Benchmark|:received' ;;
     xput)
+      # interleaved rounds: on a VM the speed of a cross-core hand-off changes with vCPU placement over time,
+      # so only numbers from the same round compare
       for size in 64 1024; do
         n=$([ "$size" = 64 ] && echo 20000000 || echo 4000000)
-        for impl in shmesh-mpsc agrona-mpsc agrona-spsc shmesh-mpmc; do
-          for run in 1 2 3; do
+        for run in 1 2 3; do
+          for impl in shmesh-mpsc agrona-mpsc agrona-spsc shmesh-mpmc; do
             "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput "$impl" "$size" "$n" 2>&1 | tail -1
           done
         done
