@@ -35,7 +35,10 @@ public final class CrossProcessThroughput {
             long warm = total / 5;
             long received = 0;
             long start = 0;
+            long polls = 0;
+            long emptyPolls = 0;
             while (received < total) {
+                polls++;
                 int n = ring.poll(1024);
                 if (n < 0) {
                     throw new IllegalStateException("poll returned " + n);
@@ -46,13 +49,16 @@ public final class CrossProcessThroughput {
                     warm = received;
                 }
                 if (n == 0) {
+                    emptyPolls++;
                     Thread.onSpinWait();
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double rate = (total - warm) / seconds;
-            System.out.printf(Locale.ROOT, "%s size=%d producers=%d: %.2f M msgs/s, %.0f MB/s (%d msgs timed)%n",
-                    impl, size, producers, rate / 1e6, rate * size / 1e6, total - warm);
+            System.out.printf(Locale.ROOT,
+                    "%s size=%d producers=%d: %.2f M msgs/s, %.0f MB/s (%d msgs timed; %.1f msgs per poll, %.0f%% empty)%n",
+                    impl, size, producers, rate / 1e6, rate * size / 1e6, total - warm, (double) total / polls,
+                    100.0 * emptyPolls / polls);
             for (Process p : children) {
                 p.waitFor(30, TimeUnit.SECONDS);
             }
