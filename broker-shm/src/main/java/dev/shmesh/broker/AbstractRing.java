@@ -1,0 +1,197 @@
+package dev.shmesh.broker;
+
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_PID_OFFSET;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_POSITION_OFFSET;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_REASON_OFFSET;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
+
+import dev.shmesh.broker.internal.RingDescriptor;
+import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import dev.shmesh.linux.Futex;
+import dev.shmesh.linux.LinuxException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * What both rings share: the control block (state, fencing, sleepers, futex word) and the wake-up protocol.
+ * Offsets are absolute within the segment's mapping.
+ */
+abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
+    static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    final ShmSegment segment;
+    /** The whole mapping: control block offsets below are absolute. */
+    final MemorySegment memory;
+    /** The data area alone; record and slot indices are relative to it. */
+    final MemorySegment data;
+    final int capacity;
+    final int maxPayloadLength;
+    final long stateOffset;
+    final long tailOffset;
+    final long headCacheOffset;
+    final long headOffset;
+    final long sleepersOffset;
+    final long futexOffset;
+
+    RingCounters counters;
+    private CorruptionListener listener;
+
+    AbstractRing(ShmSegment segment, int capacity, int maxPayloadLength) {
+        long base = SegmentHeaderDescriptor.LENGTH;
+        this.segment = segment;
+        this.memory = segment.memory();
+        this.data = memory.asSlice(base + RingDescriptor.DATA_OFFSET, capacity);
+        this.capacity = capacity;
+        this.maxPayloadLength = maxPayloadLength;
+        this.stateOffset = base + RingDescriptor.STATE_OFFSET;
+        this.tailOffset = base + RingDescriptor.TAIL_OFFSET;
+        this.headCacheOffset = base + RingDescriptor.HEAD_CACHE_OFFSET;
+        this.headOffset = base + RingDescriptor.HEAD_OFFSET;
+        this.sleepersOffset = base + RingDescriptor.SLEEPERS_OFFSET;
+        this.futexOffset = base + RingDescriptor.FUTEX_OFFSET;
+    }
+
+    /** Whether there is claimed or published work between head and tail. */
+    abstract boolean hasWork();
+
+    /** How many consumers to wake per publish. */
+    abstract int wakeCount();
+
+    final int state() {
+        return (int) INT.getAcquire(memory, stateOffset);
+    }
+
+    /** {@link Ring#CLOSED} or {@link Ring#FENCED} for a non-active state. */
+    static int sentinelFor(int state) {
+        return state == STATE_CLOSED ? Ring.CLOSED : Ring.FENCED;
+    }
+
+    /**
+     * Fences the ring: CAS state to FENCED (from ACTIVE or CLOSED), record reason/position/pid, tell the listener.
+     * Idempotent; the first fencer's report wins.
+     */
+    final int fence(int reason, long position) {
+        int state;
+        while ((state = state()) != STATE_FENCED) {
+            if (INT.compareAndSet(memory, stateOffset, state, STATE_FENCED)) {
+                memory.set(ValueLayout.JAVA_INT, SegmentHeaderDescriptor.LENGTH + FENCE_REASON_OFFSET, reason);
+                memory.set(ValueLayout.JAVA_LONG, SegmentHeaderDescriptor.LENGTH + FENCE_POSITION_OFFSET, position);
+                LONG.setRelease(memory, SegmentHeaderDescriptor.LENGTH + (long) FENCE_PID_OFFSET,
+                        ProcessHandle.current().pid());
+                wakeAll();
+                CorruptionListener l = listener;
+                if (l != null) {
+                    try {
+                        l.onFenced((Ring) this, fenceReport());
+                    } catch (RuntimeException ignored) {
+                        // a listener's failure must not escape a broker loop; the state is already FENCED
+                    }
+                }
+                break;
+            }
+        }
+        return Ring.FENCED;
+    }
+
+    public final boolean isFenced() {
+        return state() == STATE_FENCED;
+    }
+
+    public final String fenceReport() {
+        if (!isFenced()) {
+            return "";
+        }
+        long base = SegmentHeaderDescriptor.LENGTH;
+        int reason = memory.get(ValueLayout.JAVA_INT, base + FENCE_REASON_OFFSET);
+        long position = memory.get(ValueLayout.JAVA_LONG, base + FENCE_POSITION_OFFSET);
+        long pid = (long) LONG.getAcquire(memory, base + (long) FENCE_PID_OFFSET);
+        return "ring " + segment.path() + " fenced by pid " + pid + ": " + RingDescriptor.fenceReasonName(reason)
+                + " at position " + position + "; the ring is out of service, drop the peer that wrote it and "
+                + "recreate the ring";
+    }
+
+    public final void closeRing() {
+        INT.compareAndSet(memory, stateOffset, STATE_ACTIVE, STATE_CLOSED);
+        wakeAll();
+    }
+
+    public final void onCorruption(CorruptionListener listener) {
+        this.listener = listener;
+    }
+
+    public final void bindCounters(RingCounters counters) {
+        this.counters = counters;
+    }
+
+    public final MemorySegment buffer() {
+        return data;
+    }
+
+    public final int capacity() {
+        return capacity;
+    }
+
+    public final int maxPayloadLength() {
+        return maxPayloadLength;
+    }
+
+    public final ShmSegment segment() {
+        return segment;
+    }
+
+    public final void close() {
+        segment.close();
+    }
+
+    /*
+     * Wake-up protocol (Dekker): the consumer increments SLEEPERS (a full fence), reads the futex word, rechecks
+     * tail != head and only then FUTEX_WAITs on the word it read. A producer CASes tail (a full fence) before
+     * it reads SLEEPERS in commit. So either the producer sees the sleeper and bumps + wakes the futex word
+     * (and the kernel's compare in FUTEX_WAIT catches a bump that came between the read and the wait), or the
+     * consumer sees the moved tail and does not sleep. Claimed-but-uncommitted counts as work: the consumer
+     * never sleeps past a record that is about to be published.
+     */
+    public final int awaitWork(long timeoutNanos) {
+        int unused = (int) INT.getAndAdd(memory, sleepersOffset, 1);
+        try {
+            int sequence = (int) INT.getVolatile(memory, futexOffset);
+            if (hasWork() || state() != STATE_ACTIVE) {
+                return Futex.VALUE_CHANGED;
+            }
+            try {
+                return Futex.await(memory, futexOffset, sequence, timeoutNanos);
+            } catch (LinuxException e) {
+                // cannot happen for a valid mapping; degrade to a timed sleep rather than leave the loop
+                LockSupport.parkNanos(Math.max(0, Math.min(timeoutNanos, 1_000_000L)));
+                return Futex.TIMED_OUT;
+            }
+        } finally {
+            int unused2 = (int) INT.getAndAdd(memory, sleepersOffset, -1);
+        }
+    }
+
+    /** Producer side: wakes consumers only if one advertised that it sleeps. */
+    final void wakeIfSleeping() {
+        if ((int) INT.getVolatile(memory, sleepersOffset) > 0) {
+            wake(wakeCount());
+        }
+    }
+
+    private void wakeAll() {
+        wake(Integer.MAX_VALUE);
+    }
+
+    private void wake(int count) {
+        int unused = (int) INT.getAndAdd(memory, futexOffset, 1);
+        try {
+            Futex.wake(memory, futexOffset, count);
+        } catch (LinuxException ignored) {
+            // sleepers wait with a timeout: a lost wake costs latency, never a message
+        }
+    }
+}

@@ -1,0 +1,326 @@
+package dev.shmesh.broker;
+
+import static dev.shmesh.broker.internal.RecordDescriptor.PADDING_TYPE;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_COMMIT;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_LENGTH;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_SLOT_SEQUENCE;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
+import static dev.shmesh.broker.internal.SlotDescriptor.HEADER_LENGTH;
+import static dev.shmesh.broker.internal.SlotDescriptor.LENGTH_OFFSET;
+import static dev.shmesh.broker.internal.SlotDescriptor.SEQUENCE_OFFSET;
+import static dev.shmesh.broker.internal.SlotDescriptor.TYPE_OFFSET;
+
+import dev.shmesh.broker.internal.RingDescriptor;
+import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import dev.shmesh.broker.internal.SlotDescriptor;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+/**
+ * A many-to-many (MPMC) ring of fixed-size slots ({@link SlotDescriptor}) in its own shared-memory segment
+ * ({@link RingDescriptor}): a bounded queue with a sequence word per slot, after Dmitry Vyukov's design.
+ *
+ * <p>A producer reads the tail {@code p}; if slot {@code p}'s sequence is {@code p} the slot is free and the
+ * producer CASes the tail to {@code p + 1}, writes length, type and payload, then the sequence {@code p + 1}
+ * (release). A consumer reads the head {@code p}; if slot {@code p}'s sequence is {@code p + 1} it CASes the
+ * head to {@code p + 1}, hands the message over, then frees the slot with sequence {@code p + slots}
+ * (release). Slots complete out of order: a slow producer or consumer holds up only its own slot's reuse.
+ * Messages leave in tail order, but with several consumers each sees a subsequence and handlers run
+ * concurrently — per-producer order across consumers is not guaranteed.
+ *
+ * <p>The sequences are untrusted: a sequence that is impossible for the observed head/tail fences the ring.
+ * Thread-safety: see {@link Ring}; any number of consumer threads and processes.
+ */
+public final class ManyToManyRing extends AbstractRing implements Ring {
+    private final int slotLength;
+    private final int slots;
+    private final long slotMask;
+
+    private ManyToManyRing(ShmSegment segment, int slots, int slotLength, int maxPayloadLength) {
+        super(segment, slots * slotLength, maxPayloadLength);
+        this.slotLength = slotLength;
+        this.slots = slots;
+        this.slotMask = slots - 1;
+    }
+
+    /** Bytes a segment holding {@code slots} slots for payloads of up to {@code maxPayloadLength} needs. */
+    public static long segmentLength(int slots, int maxPayloadLength) {
+        return SegmentHeaderDescriptor.LENGTH
+                + RingDescriptor.regionLength(slots * SlotDescriptor.slotLength(maxPayloadLength));
+    }
+
+    public static ManyToManyRing create(String mesh, String name, int slots, int maxPayloadLength)
+            throws IOException {
+        return create(ShmSegment.pathOf(mesh, name), slots, maxPayloadLength);
+    }
+
+    /**
+     * Creates a segment file holding an empty ring of {@code slots} slots (a power of two, 2..2^20), each for a
+     * payload of up to {@code maxPayloadLength} bytes (1..65536), and publishes it.
+     */
+    public static ManyToManyRing create(Path path, int slots, int maxPayloadLength) throws IOException {
+        if (slots < 2 || slots > 1 << 20 || Integer.bitCount(slots) != 1) {
+            throw new IllegalArgumentException("slots=" + slots + " must be a power of two in [2, 1048576]");
+        }
+        if (maxPayloadLength < 1 || maxPayloadLength > 1 << 16) {
+            throw new IllegalArgumentException("maxPayloadLength=" + maxPayloadLength + " must be in [1, 65536]");
+        }
+        int slotLength = SlotDescriptor.slotLength(maxPayloadLength);
+        ShmSegment segment = ShmSegment.create(
+                path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING, segmentLength(slots, maxPayloadLength));
+        try {
+            MemorySegment m = segment.memory();
+            long base = SegmentHeaderDescriptor.LENGTH;
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET, slots * slotLength);
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET, maxPayloadLength);
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET, slotLength);
+            long data = base + RingDescriptor.DATA_OFFSET;
+            for (int i = 0; i < slots; i++) {
+                m.set(ValueLayout.JAVA_LONG, data + (long) i * slotLength + SEQUENCE_OFFSET, i);
+            }
+            segment.publish();
+            return new ManyToManyRing(segment, slots, slotLength, maxPayloadLength);
+        } catch (RuntimeException e) {
+            segment.close();
+            segment.unlink();
+            throw e;
+        }
+    }
+
+    /** Opens the ring at {@code path} read-write and validates it. */
+    public static ManyToManyRing open(Path path) throws IOException {
+        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING, false);
+        try {
+            return attach(segment);
+        } catch (ShmFormatException | RuntimeException e) {
+            segment.close();
+            throw e;
+        }
+    }
+
+    /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
+    public static ManyToManyRing attach(ShmSegment segment) throws ShmFormatException {
+        if (segment.layoutKind() != SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING) {
+            throw new ShmFormatException(segment.path(), "holds a " + SegmentHeaderDescriptor.kindName(
+                    segment.layoutKind()) + ", not a many-to-many ring", "check which segment was passed");
+        }
+        MemorySegment m = segment.memory();
+        long base = SegmentHeaderDescriptor.LENGTH;
+        int capacity = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET);
+        int maxPayload = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
+        int slotLength = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET);
+        boolean valid = maxPayload >= 1 && maxPayload <= 1 << 16
+                && slotLength == SlotDescriptor.slotLength(maxPayload)
+                && capacity > 0 && capacity % slotLength == 0
+                && Integer.bitCount(capacity / slotLength) == 1 && capacity / slotLength >= 2
+                && segment.length() == segmentLength(capacity / slotLength, maxPayload);
+        if (!valid) {
+            throw new ShmFormatException(segment.path(), "ring config is inconsistent (capacity " + capacity
+                    + ", max payload " + maxPayload + ", slot length " + slotLength + ", segment "
+                    + segment.length() + " bytes)", "the segment is corrupt; remove it and recreate the ring");
+        }
+        return new ManyToManyRing(segment, capacity / slotLength, slotLength, maxPayload);
+    }
+
+    /** Number of slots. */
+    public int slots() {
+        return slots;
+    }
+
+    @Override
+    public int tryClaim(int type, int length) {
+        if (type <= 0) {
+            throw new IllegalArgumentException("type=" + type + " must be positive");
+        }
+        if (length < 0) {
+            throw new IllegalArgumentException("length=" + length + " must not be negative");
+        }
+        if (length > maxPayloadLength) {
+            return TOO_LARGE;
+        }
+        int state = state();
+        if (state != STATE_ACTIVE) {
+            return sentinelFor(state);
+        }
+        long position = (long) LONG.getVolatile(memory, tailOffset);
+        long slot;
+        while (true) {
+            slot = slotOffset(position);
+            long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
+            long difference = sequence - position;
+            if (difference == 0) {
+                if (LONG.compareAndSet(memory, tailOffset, position, position + 1)) {
+                    break;
+                }
+                position = (long) LONG.getVolatile(memory, tailOffset);
+            } else if (difference < 0) {
+                // previous lap's message still there (-slots + 1) or being consumed (-slots): full
+                if (difference != -slots && difference != -slots + 1) {
+                    return fence(FENCE_BAD_SLOT_SEQUENCE, position);
+                }
+                RingCounters c = counters;
+                if (c != null) {
+                    c.addBackPressure();
+                }
+                return BACK_PRESSURED;
+            } else {
+                // another producer took this position: the tail must have moved past it
+                long tail = (long) LONG.getVolatile(memory, tailOffset);
+                if (tail == position) {
+                    return fence(FENCE_BAD_SLOT_SEQUENCE, position);
+                }
+                position = tail;
+            }
+        }
+        data.set(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET, length);
+        data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, type);
+        return (int) slot + HEADER_LENGTH;
+    }
+
+    @Override
+    public void commit(int index) {
+        publish(checkIndex(index), false);
+    }
+
+    @Override
+    public void abort(int index) {
+        publish(checkIndex(index), true);
+    }
+
+    private void publish(long slot, boolean abort) {
+        // the claimed slot's sequence still holds the claimed position: nobody else writes it until we do
+        long position = data.get(ValueLayout.JAVA_LONG, slot + SEQUENCE_OFFSET);
+        if (slotOffset(position) != slot) {
+            fence(FENCE_BAD_COMMIT, position);
+            return;
+        }
+        if (abort) {
+            data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
+        }
+        LONG.setRelease(data, slot + SEQUENCE_OFFSET, position + 1);
+        RingCounters c = counters;
+        if (c != null && !abort) {
+            c.addEnqueued(1);
+        }
+        wakeIfSleeping();
+    }
+
+    @Override
+    public int offer(int type, MemorySegment source, long offset, int length) {
+        int index = tryClaim(type, length);
+        if (index >= 0) {
+            MemorySegment.copy(source, offset, data, index, length);
+            commit(index);
+        }
+        return index;
+    }
+
+    @Override
+    public int poll(MessageHandler handler, int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit=" + limit + " must be positive");
+        }
+        int state = state();
+        if (state == STATE_FENCED) {
+            return FENCED;
+        }
+        int count = 0;
+        int result = 0;
+        try {
+            poll:
+            while (count < limit) {
+                long position = (long) LONG.getVolatile(memory, headOffset);
+                long slot;
+                while (true) {
+                    slot = slotOffset(position);
+                    long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
+                    long difference = sequence - (position + 1);
+                    if (difference == 0) {
+                        if (LONG.compareAndSet(memory, headOffset, position, position + 1)) {
+                            break;
+                        }
+                        position = (long) LONG.getVolatile(memory, headOffset);
+                    } else if (difference < 0) {
+                        // not yet published (-1), or the previous lap's consumer not done freeing it (-slots)
+                        if (difference != -1 && difference != -slots) {
+                            result = fence(FENCE_BAD_SLOT_SEQUENCE, position);
+                        }
+                        break poll;
+                    } else {
+                        long head = (long) LONG.getVolatile(memory, headOffset);
+                        if (head == position) {
+                            result = fence(FENCE_BAD_SLOT_SEQUENCE, position);
+                            break poll;
+                        }
+                        position = head;
+                    }
+                }
+                int length = data.get(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET);
+                int type = data.get(ValueLayout.JAVA_INT, slot + TYPE_OFFSET);
+                if (length < 0 || length > maxPayloadLength) {
+                    result = fence(FENCE_BAD_RECORD_LENGTH, position);
+                    break;
+                }
+                if (type <= 0 && type != PADDING_TYPE) {
+                    result = fence(FENCE_BAD_RECORD_TYPE, position);
+                    break;
+                }
+                try {
+                    if (type != PADDING_TYPE) {
+                        count++;
+                        handler.onMessage(type, data, slot + HEADER_LENGTH, length);
+                    }
+                } finally {
+                    LONG.setRelease(data, slot + SEQUENCE_OFFSET, position + slots);
+                }
+            }
+        } finally {
+            RingCounters c = counters;
+            if (c != null && count > 0) {
+                c.addDequeued(count);
+                c.setDepth((long) LONG.getVolatile(memory, tailOffset) - (long) LONG.getVolatile(memory, headOffset));
+                c.setConsumerLag(c.enqueued() - c.dequeued());
+            }
+        }
+        if (result != 0) {
+            return result;
+        }
+        if (count == 0 && state == STATE_CLOSED && !hasWork()) {
+            return CLOSED;
+        }
+        return count;
+    }
+
+    @Override
+    boolean hasWork() {
+        return (long) LONG.getVolatile(memory, tailOffset) != (long) LONG.getVolatile(memory, headOffset);
+    }
+
+    @Override
+    int wakeCount() {
+        return Integer.MAX_VALUE;
+    }
+
+    private long slotOffset(long position) {
+        return (position & slotMask) * slotLength;
+    }
+
+    private long checkIndex(int index) {
+        long slot = (long) index - HEADER_LENGTH;
+        if (slot < 0 || slot >= capacity || slot % slotLength != 0) {
+            throw new IllegalArgumentException("index=" + index + " was not returned by tryClaim");
+        }
+        return slot;
+    }
+
+    @Override
+    public String toString() {
+        return "ManyToManyRing[" + segment.path() + ", slots=" + slots + ", maxPayloadLength=" + maxPayloadLength
+                + "]";
+    }
+}

@@ -1,0 +1,355 @@
+package dev.shmesh.broker;
+
+import static dev.shmesh.broker.internal.RecordDescriptor.HEADER_LENGTH;
+import static dev.shmesh.broker.internal.RecordDescriptor.LENGTH_OFFSET;
+import static dev.shmesh.broker.internal.RecordDescriptor.PADDING_TYPE;
+import static dev.shmesh.broker.internal.RecordDescriptor.TYPE_OFFSET;
+import static dev.shmesh.broker.internal.RecordDescriptor.align;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_COMMIT;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_HEAD;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_LENGTH;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_TAIL;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
+import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
+
+import dev.shmesh.broker.internal.RecordDescriptor;
+import dev.shmesh.broker.internal.RingDescriptor;
+import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+/**
+ * A many-to-one (MPSC) ring of variable-length records ({@link RecordDescriptor}) in its own shared-memory
+ * segment ({@link RingDescriptor}).
+ *
+ * <p>Producers CAS the tail forward by the aligned record length (plus a padding record when the record would
+ * not fit before the end of the data area), write the header with a negative length, the payload, and then the
+ * positive length with release semantics. Producers check free space against a cached head and re-read the
+ * real head only when the cache says full. The one consumer reads records from its head while their length is
+ * positive (acquire), hands them to the handler, zeroes the consumed bytes and moves the head (release).
+ *
+ * <p>Thread-safety: see {@link Ring}; one consumer thread at a time (across all processes).
+ */
+public final class ManyToOneRing extends AbstractRing implements Ring {
+    private final int mask;
+
+    private ManyToOneRing(ShmSegment segment, int capacity, int maxPayloadLength) {
+        super(segment, capacity, maxPayloadLength);
+        this.mask = capacity - 1;
+    }
+
+    /** Bytes a segment holding a ring with {@code capacity} bytes of data needs. */
+    public static long segmentLength(int capacity) {
+        return SegmentHeaderDescriptor.LENGTH + RingDescriptor.regionLength(capacity);
+    }
+
+    /** Creates and publishes {@code /dev/shm/shmesh-<mesh>-<name>}; see {@link #create(Path, int)}. */
+    public static ManyToOneRing create(String mesh, String name, int capacity) throws IOException {
+        return create(ShmSegment.pathOf(mesh, name), capacity);
+    }
+
+    /**
+     * Creates a segment file holding an empty ring of {@code capacity} bytes (a power of two, at least
+     * {@link RingDescriptor#MIN_CAPACITY}) and publishes it. Max payload: {@code capacity / 8 - 8} bytes.
+     */
+    public static ManyToOneRing create(Path path, int capacity) throws IOException {
+        if (!RingDescriptor.isValidCapacity(capacity)) {
+            throw new IllegalArgumentException("capacity=" + capacity + " must be a power of two in ["
+                    + RingDescriptor.MIN_CAPACITY + ", " + RingDescriptor.MAX_CAPACITY + "]");
+        }
+        int maxPayload = RecordDescriptor.maxPayloadLength(capacity);
+        ShmSegment segment =
+                ShmSegment.create(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, segmentLength(capacity));
+        try {
+            MemorySegment m = segment.memory();
+            long base = SegmentHeaderDescriptor.LENGTH;
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET, capacity);
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET, maxPayload);
+            segment.publish();
+            return new ManyToOneRing(segment, capacity, maxPayload);
+        } catch (RuntimeException e) {
+            segment.close();
+            segment.unlink();
+            throw e;
+        }
+    }
+
+    /** Opens the ring at {@code path} read-write and validates it. */
+    public static ManyToOneRing open(Path path) throws IOException {
+        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, false);
+        try {
+            return attach(segment);
+        } catch (ShmFormatException | RuntimeException e) {
+            segment.close();
+            throw e;
+        }
+    }
+
+    /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
+    public static ManyToOneRing attach(ShmSegment segment) throws ShmFormatException {
+        if (segment.layoutKind() != SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING) {
+            throw new ShmFormatException(segment.path(), "holds a " + SegmentHeaderDescriptor.kindName(
+                    segment.layoutKind()) + ", not a many-to-one ring", "check which segment was passed");
+        }
+        MemorySegment m = segment.memory();
+        long base = SegmentHeaderDescriptor.LENGTH;
+        int capacity = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET);
+        int maxPayload = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
+        if (!RingDescriptor.isValidCapacity(capacity) || segment.length() != segmentLength(capacity)
+                || maxPayload != RecordDescriptor.maxPayloadLength(capacity)) {
+            throw new ShmFormatException(segment.path(), "ring config is inconsistent (capacity " + capacity
+                    + ", max payload " + maxPayload + ", segment " + segment.length() + " bytes)",
+                    "the segment is corrupt; remove it and recreate the ring");
+        }
+        return new ManyToOneRing(segment, capacity, maxPayload);
+    }
+
+    @Override
+    public int tryClaim(int type, int length) {
+        if (type <= 0) {
+            throw new IllegalArgumentException("type=" + type + " must be positive");
+        }
+        if (length < 0) {
+            throw new IllegalArgumentException("length=" + length + " must not be negative");
+        }
+        if (length > maxPayloadLength) {
+            return TOO_LARGE;
+        }
+        int state = state();
+        if (state != STATE_ACTIVE) {
+            return sentinelFor(state);
+        }
+        final int recordLength = HEADER_LENGTH + length;
+        final int required = align(recordLength);
+        long head = (long) LONG.getAcquire(memory, headCacheOffset);
+        long tail;
+        int padding;
+        int index;
+        while (true) {
+            tail = (long) LONG.getVolatile(memory, tailOffset);
+            if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+                return fence(FENCE_BAD_TAIL, tail); // only a broken peer writes an unaligned tail
+            }
+            index = (int) tail & mask;
+            int toEnd = capacity - index;
+            padding = required > toEnd ? toEnd : 0;
+            long used = tail - head;
+            if (used < 0 || used > capacity || required + padding > capacity - used) {
+                // the cache may be stale or behind another producer's newer copy: ask the consumer's head
+                head = (long) LONG.getVolatile(memory, headOffset);
+                used = tail - head;
+                if (used < 0 || used > capacity) {
+                    if (tail != (long) LONG.getVolatile(memory, tailOffset)) {
+                        continue; // tail moved under us; our tail was just old
+                    }
+                    return fence(FENCE_BAD_HEAD, head);
+                }
+                if (required + padding > capacity - used) {
+                    RingCounters c = counters;
+                    if (c != null) {
+                        c.addBackPressure();
+                    }
+                    return BACK_PRESSURED;
+                }
+                LONG.setRelease(memory, headCacheOffset, head);
+            }
+            if (LONG.compareAndSet(memory, tailOffset, tail, tail + padding + required)) {
+                break;
+            }
+        }
+        if (padding != 0) {
+            data.set(ValueLayout.JAVA_INT, index + TYPE_OFFSET, PADDING_TYPE);
+            INT.setRelease(data, (long) index + LENGTH_OFFSET, padding);
+            index = 0;
+        }
+        // type and the negative ("being written") length in one 8-byte store
+        data.set(ValueLayout.JAVA_LONG, index, RecordDescriptor.header(-recordLength, type));
+        return index + HEADER_LENGTH;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A claim that {@link #unblock()} revoked is not published: the message is dropped.
+     */
+    @Override
+    public void commit(int index) {
+        int record = checkIndex(index);
+        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        if (stored >= 0) {
+            return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
+        }
+        int length = -stored;
+        if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
+            fence(FENCE_BAD_COMMIT, record);
+            return;
+        }
+        INT.setRelease(data, (long) record + LENGTH_OFFSET, length);
+        RingCounters c = counters;
+        if (c != null) {
+            c.addEnqueued(1);
+        }
+        wakeIfSleeping();
+    }
+
+    @Override
+    public void abort(int index) {
+        int record = checkIndex(index);
+        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        if (stored >= 0) {
+            return; // revoked by unblock() already
+        }
+        int length = -stored;
+        if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
+            fence(FENCE_BAD_COMMIT, record);
+            return;
+        }
+        data.set(ValueLayout.JAVA_INT, record + TYPE_OFFSET, PADDING_TYPE);
+        INT.setRelease(data, (long) record + LENGTH_OFFSET, length);
+        wakeIfSleeping();
+    }
+
+    @Override
+    public int offer(int type, MemorySegment source, long offset, int length) {
+        int index = tryClaim(type, length);
+        if (index >= 0) {
+            MemorySegment.copy(source, offset, data, index, length);
+            commit(index);
+        }
+        return index;
+    }
+
+    @Override
+    public int poll(MessageHandler handler, int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit=" + limit + " must be positive");
+        }
+        int state = state();
+        if (state == STATE_FENCED) {
+            return FENCED;
+        }
+        final long head = (long) LONG.getAcquire(memory, headOffset);
+        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            return fence(FENCE_BAD_HEAD, head);
+        }
+        final int headIndex = (int) head & mask;
+        final int contiguous = capacity - headIndex;
+        int bytes = 0;
+        int count = 0;
+        int result = 0;
+        try {
+            while (bytes < contiguous && count < limit) {
+                int record = headIndex + bytes;
+                long header = (long) LONG.getAcquire(data, (long) record);
+                int length = RecordDescriptor.length(header);
+                if (length <= 0) {
+                    break; // nothing published here yet (0) or claimed and being written (negative)
+                }
+                if (length < HEADER_LENGTH || length > contiguous - bytes) {
+                    result = fence(FENCE_BAD_RECORD_LENGTH, head + bytes);
+                    break;
+                }
+                int type = RecordDescriptor.type(header);
+                if (type == PADDING_TYPE) {
+                    bytes += align(length);
+                    continue;
+                }
+                if (type <= 0) {
+                    result = fence(FENCE_BAD_RECORD_TYPE, head + bytes);
+                    break;
+                }
+                if (length - HEADER_LENGTH > maxPayloadLength) {
+                    result = fence(FENCE_BAD_RECORD_LENGTH, head + bytes);
+                    break;
+                }
+                bytes += align(length);
+                count++;
+                handler.onMessage(type, data, record + HEADER_LENGTH, length - HEADER_LENGTH);
+            }
+        } finally {
+            if (bytes > 0) {
+                // producers read 0 as "not yet published": every 8-byte boundary must be zero again
+                data.asSlice(headIndex, bytes).fill((byte) 0);
+                LONG.setRelease(memory, headOffset, head + bytes);
+                RingCounters c = counters;
+                if (c != null) {
+                    long tail = (long) LONG.getVolatile(memory, tailOffset);
+                    c.addDequeued(count);
+                    c.setDepth(tail - head - bytes);
+                    c.setConsumerLag(c.enqueued() - c.dequeued());
+                }
+            }
+        }
+        if (result != 0) {
+            return result;
+        }
+        if (count == 0 && state == STATE_CLOSED && !hasWork()) {
+            return CLOSED;
+        }
+        return count;
+    }
+
+    /**
+     * Consumer side: if the record at the head was claimed but never committed — its producer died or hangs between
+     * {@link #tryClaim} and {@link #commit} — turns it into padding (one CAS on its header) so that {@link #poll}
+     * passes it. Call it only after the head has not moved, with work pending, for far longer than any live
+     * producer takes from claim to commit (think seconds): such a producer's late commit is then dropped, and in a
+     * narrow race (revoked, consumed and re-zeroed between its read and its store) fences the ring. A producer that
+     * died after moving the tail but before writing the header (a few instructions) is not unblocked.
+     *
+     * @return whether a record was unblocked
+     */
+    public boolean unblock() {
+        if (state() == STATE_FENCED) {
+            return false;
+        }
+        long head = (long) LONG.getAcquire(memory, headOffset);
+        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            fence(FENCE_BAD_HEAD, head);
+            return false;
+        }
+        if ((long) LONG.getVolatile(memory, tailOffset) == head) {
+            return false;
+        }
+        int index = (int) head & mask;
+        long header = (long) LONG.getVolatile(data, (long) index);
+        int length = RecordDescriptor.length(header);
+        if (length >= 0) {
+            return false; // published (poll will take it) or header not written yet (not handled)
+        }
+        int recordLength = -length;
+        if (recordLength < HEADER_LENGTH || recordLength > HEADER_LENGTH + maxPayloadLength
+                || align(recordLength) > capacity - index) {
+            fence(FENCE_BAD_RECORD_LENGTH, head);
+            return false;
+        }
+        return LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
+    }
+
+    @Override
+    boolean hasWork() {
+        return (long) LONG.getVolatile(memory, tailOffset) != (long) LONG.getVolatile(memory, headOffset);
+    }
+
+    @Override
+    int wakeCount() {
+        return 1;
+    }
+
+    private int checkIndex(int index) {
+        int record = index - HEADER_LENGTH;
+        if (record < 0 || record > capacity - HEADER_LENGTH || (record & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            throw new IllegalArgumentException("index=" + index + " was not returned by tryClaim");
+        }
+        return record;
+    }
+
+    @Override
+    public String toString() {
+        return "ManyToOneRing[" + segment.path() + ", capacity=" + capacity + "]";
+    }
+}

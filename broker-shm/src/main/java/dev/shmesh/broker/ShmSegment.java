@@ -1,0 +1,284 @@
+package dev.shmesh.broker;
+
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.CREATOR_PID_OFFSET;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.CREATOR_START_TIME_OFFSET;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.LAYOUT_KIND_OFFSET;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.MAGIC;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.MAGIC_OFFSET;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.TOTAL_LENGTH_OFFSET;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.VERSION;
+import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.VERSION_OFFSET;
+
+import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A POSIX shared-memory object ({@code /dev/shm/shmesh-<mesh>-<name>}) mapped into this process, starting
+ * with a {@link SegmentHeaderDescriptor segment header}.
+ *
+ * <p>The creator makes the file with {@code O_EXCL} and mode 0600, fills it with zeros (so a full
+ * {@code /dev/shm} fails here with an {@link IOException}, not later with SIGBUS), formats its region and
+ * then calls {@link #publish()}, which writes the version word last. Openers wait (bounded) for that word and
+ * refuse another major version or another layout kind with a {@link ShmFormatException}.
+ *
+ * <p>Workers do not open segments by name: they receive an fd and use {@link #openFd(int, int)}. The file
+ * outlives every process (operators see it in {@code /dev/shm}); {@link #unlink()} removes the name.
+ * {@link #close()} unmaps: the owner must make sure no thread still uses {@link #memory()}. Not thread-safe
+ * for {@code close}; {@link #memory()} may be used by any thread.
+ */
+public final class ShmSegment implements AutoCloseable {
+    /** Where POSIX shared-memory objects live on Linux. */
+    public static final Path SHM_DIRECTORY = Path.of("/dev/shm");
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}");
+    private static final long PUBLISH_WAIT_NANOS = 2_000_000_000L;
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+
+    private final Path path;
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final int layoutKind;
+    private final boolean readOnly;
+
+    private ShmSegment(Path path, Arena arena, MemorySegment memory, int layoutKind, boolean readOnly) {
+        this.path = path;
+        this.arena = arena;
+        this.memory = memory;
+        this.layoutKind = layoutKind;
+        this.readOnly = readOnly;
+    }
+
+    /** The path of segment {@code name} of mesh {@code mesh}: {@code /dev/shm/shmesh-<mesh>-<name>}. */
+    public static Path pathOf(String mesh, String name) {
+        checkName("mesh", mesh);
+        checkName("name", name);
+        return SHM_DIRECTORY.resolve("shmesh-" + mesh + "-" + name);
+    }
+
+    /** Creates {@code /dev/shm/shmesh-<mesh>-<name>}; see {@link #create(Path, int, long)}. */
+    public static ShmSegment create(String mesh, String name, int layoutKind, long length) throws IOException {
+        return create(pathOf(mesh, name), layoutKind, length);
+    }
+
+    /**
+     * Creates a new segment file ({@code O_EXCL}, mode 0600; an existing file is an error, never reused),
+     * zero-fills and maps it, and writes every header field except the version. Format the layout region,
+     * then call {@link #publish()}.
+     *
+     * @param length total bytes including the header
+     * @throws java.nio.file.FileAlreadyExistsException if the name is taken (a live or crashed peer's segment)
+     */
+    public static ShmSegment create(Path path, int layoutKind, long length) throws IOException {
+        if (length < SegmentHeaderDescriptor.LENGTH || (length & 7) != 0) {
+            throw new IllegalArgumentException("length=" + length + " must be a multiple of 8 and at least "
+                    + SegmentHeaderDescriptor.LENGTH);
+        }
+        if (layoutKind <= 0) {
+            throw new IllegalArgumentException("layoutKind=" + layoutKind + " must be positive");
+        }
+        Arena arena = Arena.ofShared();
+        boolean ok = false;
+        try (FileChannel ch = FileChannel.open(
+                path,
+                EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            try {
+                zeroFill(ch, length);
+                MemorySegment memory = ch.map(FileChannel.MapMode.READ_WRITE, 0, length, arena);
+                ProcessHandle self = ProcessHandle.current();
+                memory.set(ValueLayout.JAVA_LONG, MAGIC_OFFSET, MAGIC);
+                memory.set(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET, layoutKind);
+                memory.set(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET, self.pid());
+                memory.set(ValueLayout.JAVA_LONG, CREATOR_START_TIME_OFFSET, startMillis(self));
+                memory.set(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET, length);
+                ok = true;
+                return new ShmSegment(path, arena, memory, layoutKind, false);
+            } finally {
+                if (!ok) {
+                    Files.deleteIfExists(path);
+                }
+            }
+        } finally {
+            if (!ok) {
+                arena.close();
+            }
+        }
+    }
+
+    /** Opens {@code /dev/shm/shmesh-<mesh>-<name>} read-write; see {@link #open(Path, int, boolean)}. */
+    public static ShmSegment open(String mesh, String name, int expectedKind) throws IOException {
+        return open(pathOf(mesh, name), expectedKind, false);
+    }
+
+    /**
+     * Opens the segment received as file descriptor {@code fd} (through {@code /proc/self/fd/<fd>}, which
+     * opens the same file anew). The caller still owns {@code fd} and may close it after this returns: the
+     * mapping does not need it.
+     */
+    public static ShmSegment openFd(int fd, int expectedKind) throws IOException {
+        if (fd < 0) {
+            throw new IllegalArgumentException("fd=" + fd + " must not be negative");
+        }
+        return open(Path.of("/proc/self/fd/" + fd), expectedKind, false);
+    }
+
+    /**
+     * Maps an existing segment, waits up to 2 s for its creator to {@link #publish()} it, and validates the
+     * header: magic, major version, layout kind, total length equal to the file's size.
+     *
+     * @param readOnly map read-only (e.g. a metrics reader of a counters segment)
+     * @throws ShmFormatException when the header is refused; the mapping is released
+     */
+    public static ShmSegment open(Path path, int expectedKind, boolean readOnly) throws IOException {
+        Arena arena = Arena.ofShared();
+        boolean ok = false;
+        try (FileChannel ch = readOnly
+                ? FileChannel.open(path, StandardOpenOption.READ)
+                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            if (size < SegmentHeaderDescriptor.LENGTH) {
+                throw new ShmFormatException(path, "file is " + size + " bytes, shorter than a segment header",
+                        "it is not a shmesh segment or its creator died while creating it; remove it");
+            }
+            MemorySegment memory = ch.map(
+                    readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            int version = awaitVersion(memory);
+            if (version == 0) {
+                throw new ShmFormatException(path, "not published within 2 s (version word is 0)",
+                        "its creator (pid " + memory.get(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET)
+                                + ") is still formatting it or died doing so; retry or remove it");
+            }
+            long magic = memory.get(ValueLayout.JAVA_LONG, MAGIC_OFFSET);
+            if (magic != MAGIC) {
+                throw new ShmFormatException(path, "bad magic 0x" + Long.toHexString(magic),
+                        "it is not a shmesh segment; check the name or fd");
+            }
+            int major = SegmentHeaderDescriptor.major(version);
+            if (major != SegmentHeaderDescriptor.MAJOR_VERSION) {
+                throw new ShmFormatException(path, "layout major version " + major + "." + SegmentHeaderDescriptor.minor(
+                        version) + ", this process understands " + SegmentHeaderDescriptor.MAJOR_VERSION,
+                        "run the same shmesh major version on both sides");
+            }
+            int kind = memory.get(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET);
+            if (kind != expectedKind) {
+                throw new ShmFormatException(path, "holds a " + SegmentHeaderDescriptor.kindName(kind)
+                        + ", expected a " + SegmentHeaderDescriptor.kindName(expectedKind),
+                        "check which segment was passed");
+            }
+            long total = memory.get(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET);
+            if (total != size) {
+                throw new ShmFormatException(path, "header says " + total + " bytes, file has " + size,
+                        "the file was truncated or overwritten; remove it and recreate");
+            }
+            ok = true;
+            return new ShmSegment(path, arena, memory, kind, readOnly);
+        } finally {
+            if (!ok) {
+                arena.close();
+            }
+        }
+    }
+
+    /** Writes the version word with release semantics: the segment is now ready for openers. Creator only. */
+    public void publish() {
+        if (readOnly) {
+            throw new IllegalStateException("segment " + path + " is mapped read-only");
+        }
+        INT.setRelease(memory, (long) VERSION_OFFSET, VERSION);
+    }
+
+    /** The whole mapping, header included. */
+    public MemorySegment memory() {
+        return memory;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public long length() {
+        return memory.byteSize();
+    }
+
+    public int layoutKind() {
+        return layoutKind;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    public long creatorPid() {
+        return memory.get(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET);
+    }
+
+    public long creatorStartTimeMillis() {
+        return memory.get(ValueLayout.JAVA_LONG, CREATOR_START_TIME_OFFSET);
+    }
+
+    /** Whether the creator still runs: its pid exists and started when the header says (pid reuse check). */
+    public boolean isCreatorAlive() {
+        Optional<ProcessHandle> p = ProcessHandle.of(creatorPid());
+        return p.isPresent() && p.get().isAlive() && startMillis(p.get()) == creatorStartTimeMillis();
+    }
+
+    /** Removes the segment's name; processes that mapped it keep their mapping. */
+    public void unlink() throws IOException {
+        Files.deleteIfExists(path);
+    }
+
+    /** Unmaps. Any later access to {@link #memory()} throws {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "ShmSegment[" + path + ", " + SegmentHeaderDescriptor.kindName(layoutKind) + ", " + length() + " bytes]";
+    }
+
+    private static int awaitVersion(MemorySegment memory) {
+        long deadline = System.nanoTime() + PUBLISH_WAIT_NANOS;
+        int version;
+        while ((version = (int) INT.getAcquire(memory, (long) VERSION_OFFSET)) == 0
+                && System.nanoTime() - deadline < 0) {
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        return version;
+    }
+
+    private static void zeroFill(FileChannel ch, long length) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 16));
+        long position = 0;
+        while (position < length) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), length - position));
+            position += ch.write(zeros, position);
+        }
+    }
+
+    private static long startMillis(ProcessHandle process) {
+        return process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+    }
+
+    private static void checkName(String what, String value) {
+        if (value == null || !NAME.matcher(value).matches()) {
+            throw new IllegalArgumentException(what + "=" + value + " must match " + NAME.pattern());
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package dev.shmesh.broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class LeaseTableTest {
+    private final ShmFiles files = new ShmFiles();
+    private final Arena arena = Arena.ofShared();
+    private final List<Process> children = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : children) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        arena.close();
+        files.deleteAll();
+    }
+
+    private void offerRequest(Ring ring, long requestId) {
+        MemorySegment src = arena.allocate(24);
+        src.set(ValueLayout.JAVA_LONG, 0, requestId);
+        src.set(ValueLayout.JAVA_LONG, 8, requestId * 10);
+        assertTrue(ring.offer(3, src, 0, 24) >= 0);
+    }
+
+    private static List<Long> drainRequestIds(Ring ring) {
+        List<Long> ids = new ArrayList<>();
+        ring.poll((type, buffer, offset, length) -> ids.add(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset)), 100);
+        return ids;
+    }
+
+    @Test
+    void completedLeasesAreNotRedelivered() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 8, ring.maxPayloadLength())) {
+            offerRequest(ring, 41);
+            offerRequest(ring, 42);
+            List<Integer> held = new ArrayList<>();
+            List<Long> ids = new ArrayList<>();
+            assertEquals(2, leases.pollLeased(ring, (lease, requestId, type, payload, offset, length) -> {
+                held.add(lease);
+                ids.add(requestId);
+                assertEquals(3, type);
+                assertEquals(requestId * 10, payload.get(ValueLayout.JAVA_LONG_UNALIGNED, offset + 8));
+            }, 10, TimeUnit.SECONDS.toNanos(30)));
+            assertEquals(List.of(41L, 42L), ids);
+            assertEquals(2, leases.inUse());
+            held.forEach(lease -> assertTrue(leases.complete(lease)));
+            assertEquals(0, leases.inUse());
+            assertEquals(0, leases.reap(ring));
+            assertEquals(List.of(), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void anExpiredLeaseIsRedeliveredOnceAndItsLateCompletionIsRefused() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 8, ring.maxPayloadLength());
+                Counters counters = Counters.create(files.path("counters"), 2)) {
+            RingCounters rc = counters.allocate("ring");
+            leases.bindCounters(rc);
+            offerRequest(ring, 7);
+            int[] lease = {-1};
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> lease[0] = l, 10, 1));
+            Thread.sleep(2); // the 1 ns lease is over
+            assertEquals(1, leases.reap(ring));
+            assertEquals(0, leases.reap(ring), "redelivered once");
+            assertFalse(leases.complete(lease[0]), "the lease was taken back");
+            assertFalse(leases.extend(lease[0], 1_000_000_000L));
+            assertEquals(List.of(7L), drainRequestIds(ring));
+            assertEquals(1, rc.redelivered());
+            assertEquals(1, rc.leasesExpired());
+        }
+    }
+
+    @Test
+    void aRedeliveryTheRingRefusesStaysLeasedForTheNextReap() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 1024);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            offerRequest(ring, 9);
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> {}, 1, 1));
+            MemorySegment filler = arena.allocate(24);
+            while (ring.offer(1, filler, 0, 24) >= 0) {
+                // fill the ring
+            }
+            Thread.sleep(2);
+            assertEquals(0, leases.reap(ring));
+            assertEquals(1, leases.inUse());
+            while (ring.poll((t, b, o, l) -> {}, 100) > 0) {
+                // drain
+            }
+            assertEquals(1, leases.reap(ring));
+            assertEquals(List.of(9L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void noFreeLeaseLeavesTheMessageInTheRing() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 1, ring.maxPayloadLength())) {
+            offerRequest(ring, 1);
+            offerRequest(ring, 2);
+            long hour = TimeUnit.HOURS.toNanos(1);
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> {}, 10, hour));
+            assertEquals(LeaseTable.NO_FREE_LEASE, leases.pollLeased(ring, (l, id, t, p, o, n) -> {}, 10, hour));
+            assertEquals(List.of(2L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void aConsumerProcessThatDiesHoldingALeaseHasItsMessageRedelivered() throws Exception {
+        Path ringPath = files.path("ring");
+        Path leasesPath = files.path("leases");
+        try (ManyToOneRing ring = ManyToOneRing.create(ringPath, 4096);
+                LeaseTable leases = LeaseTable.create(leasesPath, 8, ring.maxPayloadLength())) {
+            offerRequest(ring, 99);
+            List<String> command = new ArrayList<>(List.of(
+                    ProcessHandle.current().info().command().orElseThrow(),
+                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
+                    "-cp", System.getProperty("java.class.path"),
+                    RingChild.class.getName(), "lease-and-die", "mpsc", ringPath.toString(), leasesPath.toString()));
+            Process child = new ProcessBuilder(command).inheritIO().start();
+            children.add(child);
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(42, child.exitValue(), "the child leased the message and halted");
+            assertEquals(List.of(), drainRequestIds(ring), "the ring gave the message to the child");
+            assertEquals(1, leases.inUse(), "the dead child's lease (1 hour) is still there");
+            assertEquals(1, leases.reap(ring), "its holder is dead: redelivered without waiting for the deadline");
+            assertEquals(List.of(99L), drainRequestIds(ring));
+            assertEquals(0, leases.inUse());
+        }
+    }
+}
