@@ -222,6 +222,15 @@ public final class LeaseTable implements AutoCloseable {
      * @return messages redelivered
      */
     public int reap(Ring ring) {
+        return reap(ring, true);
+    }
+
+    /**
+     * {@link #reap(Ring)}; with {@code holdersVisible} false only deadlines count. Use that when lease holders
+     * run in other pid namespaces (sandboxed workers): their pids mean nothing here, and a pid that happens to
+     * exist here must not be taken for the holder. A CLAIMING slot of a dead holder is then never freed.
+     */
+    public int reap(Ring ring, boolean holdersVisible) {
         int redelivered = 0;
         long now = System.nanoTime();
         for (int slot = 0; slot < slots; slot++) {
@@ -233,14 +242,15 @@ public final class LeaseTable implements AutoCloseable {
             }
             long holder = owner(word);
             if (state == CLAIMING) {
-                if (!isAlive(holder, 0)) {
+                if (holdersVisible && !isAlive(holder, 0)) {
                     LONG.compareAndSet(region, word(slot), word, (long) FREE); // the message is still in the ring
                 }
                 continue;
             }
             boolean expired = state == LEASED && now - region.get(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET) > 0;
-            boolean orphaned = !isAlive(holder, state == LEASED
-                    ? region.get(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET) : 0);
+            boolean orphaned = state == REAPING
+                    ? !isAlive(holder, 0)
+                    : holdersVisible && !isAlive(holder, region.get(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET));
             if ((state != LEASED && state != REAPING) || !(expired || orphaned)) {
                 continue;
             }

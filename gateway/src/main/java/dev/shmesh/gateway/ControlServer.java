@@ -17,7 +17,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.jboss.logging.Logger;
 import org.newsclub.net.unix.AFUNIXServerSocket;
@@ -173,7 +175,19 @@ final class ControlServer implements AutoCloseable {
                     return;
                 }
                 slot = supervisor.slot(hello.getInstanceId());
-                sendAssign();
+                if (slot.role.equals("broker")) {
+                    sendAssign(List.of(), Map.of());
+                    receiveSegments(in);
+                } else {
+                    Map<String, FileDescriptor> segments;
+                    try {
+                        segments = supervisor.segmentsFor(slot);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    sendAssign(slot.role.equals("edge") ? listeners.all() : List.of(), segments);
+                }
                 socket.setSoTimeout(0);
                 Envelope frame;
                 while ((frame = readFrame(in, "Ready/Heartbeat")) != null) {
@@ -204,30 +218,50 @@ final class ControlServer implements AutoCloseable {
             }
         }
 
+        /**
+         * The broker's Segments frame: the one frame a peer may send fds with. Exactly as many fds as
+         * names, or the connection is dropped and the fds closed.
+         */
+        private void receiveSegments(InputStream in) throws IOException {
+            Envelope frame = ControlFrames.read(in);
+            FileDescriptor[] fds = socket.getReceivedFileDescriptors();
+            int got = fds == null ? 0 : fds.length;
+            if (frame == null || !frame.hasSegments() || frame.getSegments().getFdsCount() != got || got == 0) {
+                closeAll(fds);
+                throw new ControlFrames.ProtocolException("the broker must send Segments with one fd per name, got "
+                        + (frame == null ? "end of stream" : frame.getBodyCase()) + " with " + got + " fd(s)");
+            }
+            Map<String, FileDescriptor> segments = new LinkedHashMap<>();
+            for (int i = 0; i < got; i++) {
+                segments.put(frame.getSegments().getFds(i).getName(), fds[i]);
+            }
+            supervisor.onSegments(slot, segments);
+        }
+
         private Envelope readFrame(InputStream in, String expected) throws IOException {
             Envelope frame = ControlFrames.read(in);
             FileDescriptor[] fds = socket.getReceivedFileDescriptors();
             if (fds != null && fds.length > 0) {
-                for (FileDescriptor fd : fds) {
-                    try {
-                        FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
-                    } catch (IOException ignored) {
-                        // closing what we never wanted; nothing more to do
-                    }
-                }
+                closeAll(fds);
                 throw new UnexpectedFdsException("sent " + fds.length + " fd(s) with " + expected
                         + "; peers never send fds to the gateway");
             }
             return frame;
         }
 
-        private void sendAssign() throws IOException {
+        private void sendAssign(List<Listeners.Listener> handedListeners, Map<String, FileDescriptor> segments)
+                throws IOException {
             List<FileDescriptor> fds = new ArrayList<>();
             Assign.Builder assign = Assign.newBuilder()
                     .setMesh(supervisor.mesh())
                     .setInstanceId(slot.id)
-                    .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis());
-            for (Listeners.Listener l : listeners.all()) {
+                    .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
+                    .setReplyRing(slot.replyRing);
+            for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
+                assign.addFds(HandedFd.newBuilder().setName(s.getKey()).setKind(FdKind.FD_KIND_SHM_SEGMENT));
+                fds.add(s.getValue());
+            }
+            for (Listeners.Listener l : handedListeners) {
                 assign.addFds(HandedFd.newBuilder()
                         .setName(l.name())
                         .setKind(FdKind.FD_KIND_TCP_LISTENER)
@@ -269,6 +303,19 @@ final class ControlServer implements AutoCloseable {
 
         String describe() {
             return "peer pid=" + peerPid + " uid=" + peerUid + (slot == null ? "" : " (" + slot.id + ")");
+        }
+    }
+
+    private static void closeAll(FileDescriptor[] fds) {
+        if (fds == null) {
+            return;
+        }
+        for (FileDescriptor fd : fds) {
+            try {
+                FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
+            } catch (IOException ignored) {
+                // closing what we never wanted; nothing more to do
+            }
         }
     }
 

@@ -36,11 +36,16 @@ public class Gateway {
     private volatile Supervisor supervisor;
     private final Instant startedAt = Instant.now();
     private volatile String ownFilterDegradation = "";
+    private volatile MeshLock meshLock;
+    private volatile ShmMetrics shmMetrics;
 
     /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
         sup.workerJar(); // fail before binding anything when there is nothing to spawn
+        meshLock = MeshLock.acquire(config.mesh());
+        shmMetrics = new ShmMetrics(registry);
+        sup.onSegments(shmMetrics::onSegments);
         listeners = Listeners.open(config.listen());
         control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
         supervisor = sup;
@@ -105,6 +110,10 @@ public class Gateway {
             listeners.close();
             listeners = null;
         }
+        if (meshLock != null) {
+            meshLock.release(); // removes whatever shared memory of this mesh the broker left
+            meshLock = null;
+        }
     }
 
     /** The /status document. */
@@ -138,6 +147,8 @@ public class Gateway {
         status.put("controlSocket", cs == null ? null : cs.socketPath().toString());
         status.put("rejectedPeers", cs == null ? 0 : cs.rejectedPeers());
         status.put("isolation", sup == null ? Map.of() : sup.isolation());
+        ShmMetrics shm = shmMetrics;
+        status.put("rings", shm == null ? Map.of() : shm.snapshot());
         status.put("workers", sup == null ? List.of() : sup.snapshot());
         return status;
     }

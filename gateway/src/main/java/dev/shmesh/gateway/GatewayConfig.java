@@ -46,6 +46,23 @@ public interface GatewayConfig {
 
     Control control();
 
+    Broker broker();
+
+    /** The shared-memory broker and the compute workers that take jobs from it. */
+    interface Broker {
+        /** Start a broker process (role broker) that owns /dev/shm/shmesh-&lt;mesh&gt;-* segments. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Compute workers (no listener; they compute jobs from the shm ring). */
+        @WithDefault("1")
+        int computes();
+
+        /** How long an edge or compute worker's Assign waits for the broker's segments. */
+        @WithDefault("30s")
+        Duration segmentsTimeout();
+    }
+
     /** The mesh's listening socket. */
     interface Listen {
         @WithDefault("127.0.0.1")

@@ -21,6 +21,7 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--port", "shmesh.listen.port"),
             Map.entry("--backlog", "shmesh.listen.backlog"),
             Map.entry("--workers", "shmesh.worker.count"),
+            Map.entry("--computes", "shmesh.broker.computes"),
             Map.entry("--isolation", "shmesh.worker.isolation"),
             Map.entry("--worker-jar", "shmesh.worker.jar"),
             Map.entry("--run-dir", "shmesh.run-dir"),
@@ -31,7 +32,8 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--config", "quarkus.config.locations"));
 
     private static final String USAGE = """
-            usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--isolation sandbox|netns|none]
+            usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--computes N]
+                             [--isolation sandbox|netns|none]
                              [--run-dir DIR] [--mesh NAME] [--admin-host H] [--admin-port N]
                              [--config FILE] [--worker-jar JAR] [--mode host|container] [--strict]
               Every flag is also a config key (see README): --port = shmesh.listen.port = SHMESH_LISTEN_PORT.

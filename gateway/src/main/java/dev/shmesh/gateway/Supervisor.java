@@ -67,9 +67,18 @@ final class Supervisor {
             return;
         }
         this.meshToken = null;
+        if (config.broker().enabled()) {
+            slots.put("broker", new WorkerSlot("broker", "broker"));
+        }
         for (int i = 1; i <= config.worker().count(); i++) {
             String id = "worker-" + i;
             slots.put(id, new WorkerSlot(id, "edge"));
+        }
+        if (config.broker().enabled()) {
+            for (int i = 1; i <= config.broker().computes(); i++) {
+                String id = "compute-" + i;
+                slots.put(id, new WorkerSlot(id, "compute"));
+            }
         }
     }
 
@@ -107,7 +116,7 @@ final class Supervisor {
         if (slot == null) {
             return "unknown instance id '" + hello.getInstanceId() + "'";
         }
-        if (hello.getRole() != Role.ROLE_EDGE) {
+        if (!slot.role.equals(roleName(hello.getRole()))) {
             return "role " + hello.getRole() + " does not match " + slot.id + "'s role " + slot.role;
         }
         if (slot.process == null || !slot.process.isAlive() || slot.token == null) {
@@ -137,12 +146,7 @@ final class Supervisor {
         if (!INSTANCE_ID.matcher(id).matches()) {
             return "instance id must match " + INSTANCE_ID.pattern();
         }
-        String role = switch (hello.getRole()) {
-            case ROLE_EDGE -> "edge";
-            case ROLE_COMPUTE -> "compute";
-            case ROLE_BROKER -> "broker";
-            default -> null;
-        };
+        String role = roleName(hello.getRole());
         if (role == null) {
             return "unknown role " + hello.getRole();
         }
@@ -156,6 +160,96 @@ final class Supervisor {
         slot.spawnedAt = Instant.now();
         slots.put(id, slot);
         return null;
+    }
+
+    private static String roleName(Role role) {
+        return switch (role) {
+            case ROLE_EDGE -> "edge";
+            case ROLE_COMPUTE -> "compute";
+            case ROLE_BROKER -> "broker";
+            default -> null;
+        };
+    }
+
+    // --- shared-memory segments: the broker hands them over, the gateway hands them on -------------------
+
+    private Map<String, java.io.FileDescriptor> segments; // guarded by this; null until the broker sent them
+    private final boolean[] replyRingsInUse = new boolean[64];
+    private java.util.function.Consumer<Map<String, java.io.FileDescriptor>> segmentsListener = s -> { };
+
+    /** The broker's segments arrived (again, after a broker restart: the same files, re-attached). */
+    synchronized void onSegments(WorkerSlot slot, Map<String, java.io.FileDescriptor> fds) {
+        Map<String, java.io.FileDescriptor> old = segments;
+        segments = Map.copyOf(fds);
+        notifyAll();
+        LOG.infof("%s handed over %d shared-memory segments", slot.id, fds.size());
+        segmentsListener.accept(segments);
+        if (old != null) {
+            old.values().forEach(Supervisor::closeQuietly);
+        }
+    }
+
+    /** Registers who wants to know about new segments (the /metrics counters reader). */
+    synchronized void onSegments(java.util.function.Consumer<Map<String, java.io.FileDescriptor>> listener) {
+        this.segmentsListener = listener;
+    }
+
+    /**
+     * The segments a worker of {@code role} gets, waiting for the broker up to the configured timeout.
+     * Edge workers get the jobs ring and one reply ring of their own (allocated here, freed on disconnect);
+     * compute workers get jobs, leases and every reply ring.
+     *
+     * @return name to fd, in hand-over order; empty when there is no broker
+     */
+    synchronized Map<String, java.io.FileDescriptor> segmentsFor(WorkerSlot slot) throws InterruptedException {
+        if (!config.broker().enabled() && !containerMode) {
+            return Map.of();
+        }
+        long deadline = System.nanoTime() + config.broker().segmentsTimeout().toNanos();
+        while (segments == null) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                LOG.warnf("%s: no segments from the broker within %s; it starts without shared memory", slot.id,
+                        config.broker().segmentsTimeout());
+                return Map.of();
+            }
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        Map<String, java.io.FileDescriptor> out = new LinkedHashMap<>();
+        switch (slot.role) {
+            case "edge" -> {
+                int ring = -1;
+                for (int i = 0; i < replyRingsInUse.length && segments.containsKey("replies-" + i); i++) {
+                    if (!replyRingsInUse[i]) {
+                        ring = i;
+                        break;
+                    }
+                }
+                if (ring < 0) {
+                    LOG.warnf("%s: every reply ring is in use; it serves without digests", slot.id);
+                    return Map.of();
+                }
+                replyRingsInUse[ring] = true;
+                slot.replyRing = ring;
+                out.put("jobs", segments.get("jobs"));
+                out.put("replies", segments.get("replies-" + ring));
+            }
+            case "compute" -> segments.forEach((name, fd) -> {
+                if (name.equals("jobs") || name.equals("leases") || name.startsWith("replies-")) {
+                    out.put(name, fd);
+                }
+            });
+            default -> { }
+        }
+        return out;
+    }
+
+    private static void closeQuietly(java.io.FileDescriptor fd) {
+        try {
+            org.newsclub.net.unix.FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
+        } catch (IOException ignored) {
+            // an fd the gateway no longer needs
+        }
     }
 
     synchronized void onReady(WorkerSlot slot, ControlServer.PeerSession session) {
@@ -187,6 +281,10 @@ final class Supervisor {
     synchronized void onDisconnect(WorkerSlot slot, ControlServer.PeerSession session) {
         if (slot.session == session) {
             slot.session = null;
+            if (slot.replyRing >= 0) {
+                replyRingsInUse[slot.replyRing] = false;
+                slot.replyRing = -1;
+            }
             if (containerMode && slots.get(slot.id) == slot) {
                 // the container runtime owns its lifecycle; a restarted container connects anew
                 slots.remove(slot.id);
@@ -202,9 +300,10 @@ final class Supervisor {
         env.put("SHMESH_WORKER_ID", slot.id);
         env.put("SHMESH_TOKEN", slot.token);
         env.put("SHMESH_MESH", config.mesh());
+        env.put("SHMESH_ROLE", slot.role);
         ProcessBuilder builder = null;
         try {
-            builder = launcher.processBuilder(env);
+            builder = launcher.processBuilder(slot.role, env);
             Process process = builder.start();
             slot.process = process;
             slot.pid = process.pid();

@@ -53,7 +53,7 @@ final class WorkerLauncher {
     void preflight() throws SandboxException {
         switch (isolation) {
             case "sandbox" -> {
-                BwrapLauncher.Preflight pre = bwrap(Map.of()).preflight();
+                BwrapLauncher.Preflight pre = bwrap("worker", Map.of()).preflight();
                 if (!pre.ok()) {
                     degradation = pre.toException().getMessage();
                     if (strict) {
@@ -79,11 +79,15 @@ final class WorkerLauncher {
         return Map.of("mode", isolation, "strict", strict, "degraded", degradation);
     }
 
-    /** A process builder for one worker with {@code env}; output goes to the gateway's. */
-    ProcessBuilder processBuilder(Map<String, String> env) throws SandboxException {
+    /**
+     * A process builder for one process of {@code role} (edge, compute: the worker policy; broker: the
+     * broker policy, which also binds /dev/shm) with {@code env}; output goes to the gateway's.
+     */
+    ProcessBuilder processBuilder(String role, Map<String, String> env) throws SandboxException {
+        String policy = role.equals("broker") ? "broker" : "worker";
         Map<String, String> workerEnv = new java.util.LinkedHashMap<>(env);
         if (!isolation.equals("none")) {
-            workerEnv.put("SHMESH_SECCOMP", "worker");
+            workerEnv.put("SHMESH_SECCOMP", policy);
         }
         if (strict) {
             workerEnv.put("SHMESH_STRICT", "1");
@@ -91,7 +95,7 @@ final class WorkerLauncher {
         ProcessBuilder pb;
         switch (isolation) {
             case "sandbox" -> {
-                BwrapLauncher.Launch launch = bwrap(workerEnv).launch(javaCommand());
+                BwrapLauncher.Launch launch = bwrap(policy, workerEnv).launch(javaCommand());
                 pb = launch.processBuilder();
                 if (!launch.sandboxed()) {
                     degradation = launch.degradation();
@@ -118,8 +122,8 @@ final class WorkerLauncher {
         return pb.inheritIO();
     }
 
-    private BwrapLauncher bwrap(Map<String, String> env) {
-        BwrapLauncher launcher = BwrapLauncher.of(SandboxPolicy.named("worker"))
+    private BwrapLauncher bwrap(String policy, Map<String, String> env) {
+        BwrapLauncher launcher = BwrapLauncher.of(SandboxPolicy.named(policy))
                 .jdkDir(Path.of(System.getProperty("java.home")))
                 .appDir(jar.getParent())
                 .runDir(runDir)

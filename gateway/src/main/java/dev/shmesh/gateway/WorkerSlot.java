@@ -47,6 +47,8 @@ final class WorkerSlot {
     Instant readyAt;
     long lastHeartbeatNanos;
     PeerHealth health;
+    /** The reply ring index an edge worker holds, or -1. */
+    int replyRing = -1;
     int restarts;
     int consecutiveFailures;
     String lastExit;

@@ -59,14 +59,14 @@ final class ControlChannel {
     }
 
     /** Connects, authenticates and receives the assigned fds. Fails with a message saying what went wrong. */
-    static ControlChannel connect(Path controlSocket, String instanceId, String token) throws IOException {
+    static ControlChannel connect(Path controlSocket, String instanceId, String token, Role role) throws IOException {
         AFUNIXSocket socket = connectWithRetry(controlSocket);
         try {
             socket.setAncillaryReceiveBufferSize(4096);
             socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
             ControlFrames.write(socket.getOutputStream(), Envelope.newBuilder()
                     .setHello(Hello.newBuilder()
-                            .setRole(Role.ROLE_EDGE)
+                            .setRole(role)
                             .setInstanceId(instanceId)
                             .setProtocolVersion(ControlFrames.PROTOCOL_VERSION)
                             .setToken(token))
@@ -106,6 +106,8 @@ final class ControlChannel {
                                 "handed fd '" + handed.getName() + "' (" + fd + ") is not a listening TCP socket");
                     }
                     HandedListeners.add(new HandedListeners.Listener(handed.getName(), fd, handed.getAddress()));
+                } else if (handed.getKind() == FdKind.FD_KIND_SHM_SEGMENT) {
+                    HandedSegments.add(handed.getName(), fd);
                 }
                 held.put(handed.getName(), Integer.toString(fd));
             }
@@ -150,6 +152,28 @@ final class ControlChannel {
         return assign;
     }
 
+    /**
+     * Broker only: hands the gateway its segments, as one Segments frame carrying their fds in one
+     * SCM_RIGHTS message.
+     */
+    void sendSegments(Map<String, FileDescriptor> segments) throws IOException {
+        dev.shmesh.api.control.v1.Segments.Builder frame = dev.shmesh.api.control.v1.Segments.newBuilder();
+        segments.keySet().forEach(name -> frame.addFds(HandedFd.newBuilder()
+                .setName(name)
+                .setKind(FdKind.FD_KIND_SHM_SEGMENT)));
+        synchronized (this) {
+            socket.setOutboundFileDescriptors(segments.values().toArray(FileDescriptor[]::new));
+            ControlFrames.write(out, Envelope.newBuilder().setSegments(frame).build());
+        }
+    }
+
+    /** Role-specific facts for heartbeats (jobs done, fenced rings...); set before {@link #ready}. */
+    void info(java.util.function.Supplier<Map<String, String>> info) {
+        this.info = info;
+    }
+
+    private volatile java.util.function.Supplier<Map<String, String>> info = Map::of;
+
     /** Sends Ready, then heartbeats every interval; {@code onShutdown} runs once on Drain/Stop/gateway death. */
     void ready(Consumer<Shutdown> onShutdown) throws IOException {
         send(Envelope.newBuilder()
@@ -181,6 +205,7 @@ final class ControlChannel {
                 .setRequests(WorkerIdentity.requests())
                 .putAllSandbox(sandboxState())
                 .setRssBytes(rssBytes())
+                .putAllInfo(info.get())
                 .build();
     }
 

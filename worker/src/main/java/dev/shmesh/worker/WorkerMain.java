@@ -27,10 +27,26 @@ public class WorkerMain implements QuarkusApplication {
 
     public static void main(String... args) {
         String socket = System.getenv("SHMESH_CONTROL_SOCKET");
+        String role = System.getenv().getOrDefault("SHMESH_ROLE", "edge");
         if (socket != null && !socket.isBlank()) {
             String token = System.getenv().getOrDefault("SHMESH_TOKEN", "");
+            dev.shmesh.api.control.v1.Role protoRole = switch (role) {
+                case "broker" -> dev.shmesh.api.control.v1.Role.ROLE_BROKER;
+                case "compute" -> dev.shmesh.api.control.v1.Role.ROLE_COMPUTE;
+                case "edge" -> dev.shmesh.api.control.v1.Role.ROLE_EDGE;
+                default -> {
+                    System.err.println("shmesh worker: SHMESH_ROLE=" + role + " is not one of: edge, compute, broker");
+                    System.exit(2);
+                    yield null;
+                }
+            };
             try {
-                control = ControlChannel.connect(Path.of(socket), WorkerIdentity.id(), token);
+                control = ControlChannel.connect(Path.of(socket), WorkerIdentity.id(), token, protoRole);
+                switch (role) {
+                    case "broker" -> runBroker(control);
+                    case "compute" -> runCompute(control);
+                    default -> EdgeDigests.start(control.assign().getReplyRing());
+                }
             } catch (IOException e) {
                 System.err.printf(
                         "shmesh worker %s: control handshake with the gateway at %s failed: %s%n"
@@ -54,6 +70,10 @@ public class WorkerMain implements QuarkusApplication {
         armSeccompIfAsked();
         ControlChannel channel = control;
         if (channel != null) {
+            EdgeDigests digests = EdgeDigests.get();
+            if (digests != null) {
+                channel.info(digests::info);
+            }
             channel.ready(why -> {
                 switch (why) {
                     case DRAIN, STOP -> LOG.infof("gateway asked worker %s to %s", WorkerIdentity.id(), why);
@@ -75,6 +95,52 @@ public class WorkerMain implements QuarkusApplication {
         }
         Quarkus.waitForExit();
         return 0;
+    }
+
+    /** The broker role: no Quarkus, no HTTP; owns the shm segments. Never returns. */
+    private static void runBroker(ControlChannel channel) throws IOException {
+        BrokerProcess broker = BrokerProcess.open(System.getenv().getOrDefault("SHMESH_MESH", "default"));
+        channel.sendSegments(broker.segmentFds());
+        armSeccompIfAsked();
+        channel.info(broker::info);
+        Thread duty = Thread.ofPlatform().name("shmesh-broker").start(broker::run);
+        channel.ready(why -> {
+            if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
+                LOG.warnf("broker: the gateway is gone; leaving the segments for the next broker to re-attach");
+            } else {
+                broker.unlink();
+            }
+            System.exit(0);
+        });
+        LOG.infof("broker %s ready", WorkerIdentity.id());
+        joinForever(duty);
+    }
+
+    /** The compute role: no Quarkus, no listener; computes jobs from the shm ring. Never returns. */
+    private static void runCompute(ControlChannel channel) throws IOException {
+        ComputeWorker compute = ComputeWorker.map(WorkerIdentity.id());
+        armSeccompIfAsked();
+        channel.info(compute::info);
+        Thread loop = Thread.ofPlatform().name("shmesh-compute").start(compute::run);
+        channel.ready(why -> {
+            if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
+                sleep(Long.getLong("shmesh.worker.orphan-grace-ms", 2000));
+            }
+            System.exit(0);
+        });
+        LOG.infof("compute worker %s ready", WorkerIdentity.id());
+        joinForever(loop);
+    }
+
+    private static void joinForever(Thread thread) {
+        try {
+            thread.join();
+            // the loop ended (a fenced ring): keep reporting health until the gateway stops us
+            Thread.sleep(Long.MAX_VALUE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.exit(0);
     }
 
     /**

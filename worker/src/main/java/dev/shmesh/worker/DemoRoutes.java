@@ -1,0 +1,66 @@
+package dev.shmesh.worker;
+
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.util.HexFormat;
+
+/** HTTP demo routes, as plain Vert.x routes (the fast path: no REST layer). */
+@ApplicationScoped
+public class DemoRoutes {
+
+    void install(@Observes Router router) {
+        router.get("/v1/echo").handler(ctx -> {
+            WorkerIdentity.served();
+            String msg = ctx.request().getParam("msg");
+            ctx.response()
+                    .putHeader("content-type", "application/json")
+                    .end(new JsonObject()
+                            .put("msg", msg == null ? "" : msg)
+                            .put("worker", WorkerIdentity.id())
+                            .encode());
+        });
+        router.post("/v1/digest")
+                .handler(BodyHandler.create().setBodyLimit(DigestWire.MAX_DATA).setHandleFileUploads(false))
+                .handler(this::digest);
+    }
+
+    private void digest(RoutingContext ctx) {
+        WorkerIdentity.served();
+        EdgeDigests digests = EdgeDigests.get();
+        if (digests == null) {
+            error(ctx, 503, "no broker in this mesh: digests need shared-memory segments from the gateway");
+            return;
+        }
+        byte[] data = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        Context context = Vertx.currentContext();
+        digests.submit(ctx.request().getParam("alg"), data).thenAccept(r -> context.runOnContext(v -> {
+            switch (r.outcome()) {
+                case OK -> ctx.response()
+                        .putHeader("content-type", "application/json")
+                        .end(new JsonObject()
+                                .put("digest", HexFormat.of().formatHex(r.digest()))
+                                .put("worker", WorkerIdentity.id())
+                                .put("computedBy", r.computedBy())
+                                .encode());
+                case BAD_ALGORITHM -> error(ctx, 400, r.detail());
+                case TOO_LARGE -> error(ctx, 413, r.detail());
+                case FULL, UNAVAILABLE -> error(ctx, 503, r.detail());
+                case TIMEOUT -> error(ctx, 504, r.detail());
+                case FAILED -> error(ctx, 500, r.detail());
+            }
+        }));
+    }
+
+    private static void error(RoutingContext ctx, int status, String message) {
+        ctx.response()
+                .setStatusCode(status)
+                .putHeader("content-type", "application/json")
+                .end(new JsonObject().put("error", message).put("worker", WorkerIdentity.id()).encode());
+    }
+}

@@ -1,0 +1,136 @@
+package dev.shmesh.worker;
+
+import dev.shmesh.broker.IdleStrategy;
+import dev.shmesh.broker.ManyToManyRing;
+import dev.shmesh.broker.ManyToOneRing;
+import dev.shmesh.broker.Ring;
+import dev.shmesh.broker.ShmSegment;
+import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * An edge worker's side of the digest service: puts jobs on the shared-memory jobs ring and completes
+ * each caller's future from this worker's reply ring. A full ring is answered at once, never queued.
+ * Each request id is answered once: a second reply for it (a redelivered job computed twice) is dropped.
+ *
+ * <p>Thread-safety: {@link #submit} from any thread; one poller thread reads the reply ring.
+ */
+final class EdgeDigests {
+    private static final Logger LOG = Logger.getLogger(EdgeDigests.class);
+    private static final long TIMEOUT_MS = Long.getLong("shmesh.digest.timeout-ms", 10_000);
+    private static volatile EdgeDigests instance;
+
+    enum Outcome { OK, FULL, TOO_LARGE, UNAVAILABLE, BAD_ALGORITHM, TIMEOUT, FAILED }
+
+    record Result(Outcome outcome, byte[] digest, String computedBy, String detail) {
+        static Result of(Outcome outcome, String detail) {
+            return new Result(outcome, null, null, detail);
+        }
+    }
+
+    private final ManyToManyRing jobs;
+    private final ManyToOneRing replies;
+    private final int replyRing;
+    private final long idBase = new SecureRandom().nextLong() & 0x7FFF_FFFF_0000_0000L;
+    private final AtomicLong seq = new AtomicLong();
+    private final Map<Long, CompletableFuture<Result>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong malformed = new AtomicLong();
+
+    private EdgeDigests(ManyToManyRing jobs, ManyToOneRing replies, int replyRing) {
+        this.jobs = jobs;
+        this.replies = replies;
+        this.replyRing = replyRing;
+    }
+
+    /** Maps the handed jobs and reply rings (before seccomp: opening /proc/self/fd/N needs O_RDWR). */
+    static void start(int replyRing) throws IOException {
+        int jobsFd = HandedSegments.fd("jobs");
+        int repliesFd = HandedSegments.fd("replies");
+        if (jobsFd < 0 || repliesFd < 0) {
+            return; // no broker in this mesh: /v1/digest answers 503
+        }
+        EdgeDigests e = new EdgeDigests(
+                ManyToManyRing.attach(ShmSegment.openFd(jobsFd, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING)),
+                ManyToOneRing.attach(ShmSegment.openFd(repliesFd, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING)),
+                replyRing);
+        Thread.ofPlatform().daemon().name("shmesh-digest-replies").start(e::pollReplies);
+        instance = e;
+    }
+
+    /** The running client, or null when this worker has no broker segments. */
+    static EdgeDigests get() {
+        return instance;
+    }
+
+    CompletableFuture<Result> submit(String algorithmName, byte[] data) {
+        byte algorithm = DigestWire.algorithm(algorithmName);
+        if (algorithm == 0) {
+            return CompletableFuture.completedFuture(Result.of(Outcome.BAD_ALGORITHM,
+                    "unknown algorithm '" + algorithmName + "': use sha-256, sha-512 or sha3-256"));
+        }
+        if (data.length > DigestWire.MAX_DATA) {
+            return CompletableFuture.completedFuture(Result.of(Outcome.TOO_LARGE,
+                    "data is " + data.length + " bytes; the limit is " + DigestWire.MAX_DATA));
+        }
+        long id = idBase | (seq.incrementAndGet() & 0xFFFF_FFFFL);
+        CompletableFuture<Result> future = new CompletableFuture<>();
+        pending.put(id, future);
+        int index = jobs.tryClaim(DigestWire.JOB, DigestWire.JOB_HEADER + data.length);
+        if (index < 0) {
+            pending.remove(id);
+            return CompletableFuture.completedFuture(switch (index) {
+                case Ring.BACK_PRESSURED -> Result.of(Outcome.FULL, "the jobs ring is full; retry later");
+                case Ring.TOO_LARGE -> Result.of(Outcome.TOO_LARGE, "job larger than a ring slot");
+                default -> Result.of(Outcome.UNAVAILABLE, "the jobs ring is " + (index == Ring.FENCED
+                        ? "fenced off after corruption: " + jobs.fenceReport() : "closed"));
+            });
+        }
+        DigestWire.writeJob(jobs.buffer(), index, id, replyRing, algorithm, data);
+        jobs.commit(index);
+        return future.completeOnTimeout(Result.of(Outcome.TIMEOUT, "no compute worker answered within "
+                        + TIMEOUT_MS + " ms"), TIMEOUT_MS, TimeUnit.MILLISECONDS)
+                .whenComplete((r, t) -> pending.remove(id));
+    }
+
+    private void pollReplies() {
+        IdleStrategy idle = IdleStrategy.spinThenPark(replies, 200, TimeUnit.MILLISECONDS.toNanos(50));
+        while (true) {
+            int n = replies.poll((type, buffer, offset, length) -> {
+                DigestWire.Reply reply = DigestWire.Reply.read(type, buffer, offset, length);
+                if (reply == null) {
+                    malformed.incrementAndGet();
+                    return;
+                }
+                CompletableFuture<Result> f = pending.remove(reply.requestId());
+                if (f == null) {
+                    duplicates.incrementAndGet(); // answered already (a redelivered job), or timed out
+                    return;
+                }
+                f.complete(reply.status() == DigestWire.OK
+                        ? new Result(Outcome.OK, reply.digest(), reply.computedBy(), "")
+                        : Result.of(Outcome.FAILED, "the compute worker refused the job"));
+            }, 64);
+            if (n == Ring.FENCED) {
+                LOG.errorf("reply ring fenced off: %s", replies.fenceReport());
+                pending.values().forEach(f -> f.complete(Result.of(Outcome.UNAVAILABLE, "reply ring fenced")));
+                return;
+            }
+            idle.idle(Math.max(n, 0));
+        }
+    }
+
+    Map<String, String> info() {
+        return Map.of("digest.pending", Integer.toString(pending.size()),
+                "digest.duplicates", Long.toString(duplicates.get()),
+                "digest.malformed", Long.toString(malformed.get()),
+                "digest.replyRing", Integer.toString(replyRing));
+    }
+}
