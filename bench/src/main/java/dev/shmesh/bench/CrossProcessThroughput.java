@@ -13,6 +13,9 @@ import java.util.concurrent.TimeUnit;
  * <pre>java -cp bench/target/benchmarks.jar dev.shmesh.bench.CrossProcessThroughput IMPL SIZE MESSAGES [PRODUCERS]</pre>
  */
 public final class CrossProcessThroughput {
+    /** onSpinWait() calls after an empty poll (-Dbench.emptySpins, default 1). */
+    private static final int EMPTY_SPINS = Integer.getInteger("bench.emptySpins", 1);
+
     private CrossProcessThroughput() {}
 
     public static void main(String[] args) throws Exception {
@@ -50,7 +53,9 @@ public final class CrossProcessThroughput {
                 }
                 if (n == 0) {
                     emptyPolls++;
-                    Thread.onSpinWait();
+                    for (int i = 0; i < EMPTY_SPINS; i++) {
+                        Thread.onSpinWait();
+                    }
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;

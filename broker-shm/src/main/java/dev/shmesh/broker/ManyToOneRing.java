@@ -110,11 +110,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     @Override
     public int tryClaim(int type, int length) {
-        if (type <= 0) {
-            throw new IllegalArgumentException("type=" + type + " must be positive");
-        }
-        if (length < 0) {
-            throw new IllegalArgumentException("length=" + length + " must not be negative");
+        if (type <= 0 || length < 0) {
+            throw badClaim(type, length);
         }
         if (length > maxPayloadLength) {
             return TOO_LARGE;
@@ -123,6 +120,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         if (state != STATE_ACTIVE) {
             return sentinelFor(state);
         }
+        // the hot path stays small enough for the JIT to inline it into offer(); slow paths are methods
         final int recordLength = HEADER_LENGTH + length;
         final int required = align(recordLength);
         long head = (long) LONG.getAcquire(memory, headCacheOffset);
@@ -131,44 +129,72 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         int index;
         while (true) {
             tail = (long) LONG.getVolatile(memory, tailOffset);
-            if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
-                return fence(FENCE_BAD_TAIL, tail); // only a broken peer writes an unaligned tail
-            }
             index = (int) tail & mask;
             int toEnd = capacity - index;
             padding = required > toEnd ? toEnd : 0;
             long used = tail - head;
-            if (used < 0 || used > capacity || required + padding > capacity - used) {
-                // the cache may be stale or behind another producer's newer copy: ask the consumer's head
-                head = (long) LONG.getVolatile(memory, headOffset);
-                used = tail - head;
-                if (used < 0 || used > capacity) {
-                    if (tail != (long) LONG.getVolatile(memory, tailOffset)) {
-                        continue; // tail moved under us; our tail was just old
-                    }
-                    return fence(FENCE_BAD_HEAD, head);
+            if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0 || used < 0 || required + padding > capacity - used) {
+                long fresh = refreshHead(tail, required + padding);
+                if (fresh == RETRY) {
+                    continue;
                 }
-                if (required + padding > capacity - used) {
-                    RingCounters c = counters;
-                    if (c != null) {
-                        c.addBackPressure();
-                    }
-                    return BACK_PRESSURED;
+                if (fresh < 0) {
+                    return (int) fresh;
                 }
-                LONG.setRelease(memory, headCacheOffset, head);
+                head = fresh;
             }
             if (LONG.compareAndSet(memory, tailOffset, tail, tail + padding + required)) {
                 break;
             }
         }
         if (padding != 0) {
-            data.set(ValueLayout.JAVA_INT, index + TYPE_OFFSET, PADDING_TYPE);
-            INT.setRelease(data, (long) index + LENGTH_OFFSET, padding);
+            writePadding(index, padding);
             index = 0;
         }
         // type and the negative ("being written") length in one 8-byte store
         data.set(ValueLayout.JAVA_LONG, index, RecordDescriptor.header(-recordLength, type));
         return index + HEADER_LENGTH;
+    }
+
+    private static final long RETRY = Long.MIN_VALUE;
+
+    /**
+     * The cached head says "no room" or the tail looks wrong: validate the tail, read the consumer's head and
+     * refresh the cache. Returns the head, {@link #RETRY} (our tail was stale), or a sentinel.
+     */
+    private long refreshHead(long tail, int needed) {
+        if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+            return fence(FENCE_BAD_TAIL, tail); // only a broken peer writes an unaligned tail
+        }
+        // the cache may be stale or behind another producer's newer copy: ask the consumer's head
+        long head = (long) LONG.getVolatile(memory, headOffset);
+        long used = tail - head;
+        if (used < 0 || used > capacity) {
+            if (tail != (long) LONG.getVolatile(memory, tailOffset)) {
+                return RETRY; // the tail moved under us; ours was just old
+            }
+            return fence(FENCE_BAD_HEAD, head);
+        }
+        if (needed > capacity - used) {
+            RingCounters c = counters;
+            if (c != null) {
+                c.addBackPressure();
+            }
+            return BACK_PRESSURED;
+        }
+        LONG.setRelease(memory, headCacheOffset, head);
+        return head;
+    }
+
+    private void writePadding(int index, int padding) {
+        data.set(ValueLayout.JAVA_INT, index + TYPE_OFFSET, PADDING_TYPE);
+        INT.setRelease(data, (long) index + LENGTH_OFFSET, padding);
+    }
+
+    private static IllegalArgumentException badClaim(int type, int length) {
+        return new IllegalArgumentException(type <= 0
+                ? "type=" + type + " must be positive"
+                : "length=" + length + " must not be negative");
     }
 
     /**
@@ -272,16 +298,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             }
         } finally {
             if (bytes > 0) {
-                // producers read 0 as "not yet published": every 8-byte boundary must be zero again
-                data.asSlice(headIndex, bytes).fill((byte) 0);
-                LONG.setRelease(memory, headOffset, head + bytes);
-                RingCounters c = counters;
-                if (c != null) {
-                    long tail = (long) LONG.getVolatile(memory, tailOffset);
-                    c.addDequeued(count);
-                    c.setDepth(tail - head - bytes);
-                    c.setConsumerLag(c.enqueued() - c.dequeued());
-                }
+                release(head, headIndex, bytes, count);
             }
         }
         if (result != 0) {
@@ -291,6 +308,20 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             return CLOSED;
         }
         return count;
+    }
+
+    /** Frees what a poll consumed and moves the head. */
+    private void release(long head, int headIndex, int bytes, int count) {
+        // producers read 0 as "not yet published": every 8-byte boundary must be zero again
+        data.asSlice(headIndex, bytes).fill((byte) 0);
+        LONG.setRelease(memory, headOffset, head + bytes);
+        RingCounters c = counters;
+        if (c != null) {
+            long tail = (long) LONG.getVolatile(memory, tailOffset);
+            c.addDequeued(count);
+            c.setDepth(tail - head - bytes);
+            c.setConsumerLag(c.enqueued() - c.dequeued());
+        }
     }
 
     /**

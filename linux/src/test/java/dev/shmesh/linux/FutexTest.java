@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -54,6 +55,7 @@ class FutexTest {
     /** Two independent mappings of one file: the shared futex is keyed on the file, not the address. */
     @Test
     void wakeThroughOneMappingWakesAWaiterOnAnother() throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(Path.of("/dev/shm")), "needs /dev/shm (POSIX shared memory)");
         Path file = Files.createTempFile(Path.of("/dev/shm"), "shmesh-futex-test-", ".tmp");
         try (Arena arena = Arena.ofShared();
                 FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
