@@ -202,8 +202,8 @@ final class Supervisor {
      * @return name to fd, in hand-over order; empty when there is no broker
      */
     synchronized Map<String, java.io.FileDescriptor> segmentsFor(WorkerSlot slot) throws InterruptedException {
-        if (!config.broker().enabled() && !containerMode) {
-            return Map.of();
+        if (!config.broker().enabled()) {
+            return Map.of(); // in container mode: no broker container is expected
         }
         long deadline = System.nanoTime() + config.broker().segmentsTimeout().toNanos();
         while (segments == null) {
@@ -233,9 +233,11 @@ final class Supervisor {
                 slot.replyRing = ring;
                 out.put("jobs", segments.get("jobs"));
                 out.put("replies", segments.get("replies-" + ring));
+                out.put("counters", segments.get("counters"));
             }
             case "compute" -> segments.forEach((name, fd) -> {
-                if (name.equals("jobs") || name.equals("leases") || name.startsWith("replies-")) {
+                if (name.equals("jobs") || name.equals("leases") || name.equals("counters")
+                        || name.startsWith("replies-")) {
                     out.put(name, fd);
                 }
             });
@@ -467,6 +469,7 @@ final class Supervisor {
                 h.put("requests", slot.health.getRequests());
                 h.put("rssBytes", slot.health.getRssBytes());
                 h.put("sandbox", new LinkedHashMap<>(slot.health.getSandboxMap()));
+                h.put("info", new java.util.TreeMap<>(slot.health.getInfoMap()));
                 w.put("health", h);
             }
             out.add(w);

@@ -27,7 +27,8 @@ class ContainerModeTest {
     @Test
     void workersStartedOutsideTheGatewayJoinWithTheMeshToken() throws Exception {
         List<Process> workers = new ArrayList<>();
-        try (Mesh mesh = Mesh.start(0, "--mode", "container", "-Dshmesh.mesh-token=" + TOKEN)) {
+        try (Mesh mesh = Mesh.start(0, "--mode", "container", "-Dshmesh.mesh-token=" + TOKEN,
+                "-Dshmesh.broker.enabled=false")) {
             workers.add(startWorker(mesh, "c1", TOKEN));
             workers.add(startWorker(mesh, "c2", TOKEN));
             mesh.awaitReady(2);

@@ -51,7 +51,7 @@ class ControlSocketHostilePeerTest {
             // the real workers kept serving through everything above
             JsonNode status = mesh.status();
             assertEquals(workerPids, pids(status));
-            assertEquals(2, Mesh.countState(status, "ready"));
+            assertEquals(status.get("workers").size(), Mesh.countState(status, "ready"));
             assertEquals(200, mesh.get(mesh.port, "/v1/echo?msg=still-here").statusCode());
         } finally {
             mesh.close();

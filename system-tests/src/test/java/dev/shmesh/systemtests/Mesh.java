@@ -92,10 +92,22 @@ final class Mesh implements AutoCloseable {
         return mesh;
     }
 
-    /** Waits until /status shows {@code n} workers in state ready. */
+    /** Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready. */
     Mesh awaitReady(int n) {
-        awaitStatus("" + n + " ready workers", s -> countState(s, "ready") == n, Duration.ofSeconds(60));
+        awaitStatus(n + " ready edge workers, the rest ready too",
+                s -> edges(s).size() == n && countState(s, "ready") == s.get("workers").size(), Duration.ofSeconds(60));
         return this;
+    }
+
+    /** The edge workers (those serving the mesh port) of a status document. */
+    static List<JsonNode> edges(JsonNode status) {
+        List<JsonNode> edges = new ArrayList<>();
+        for (JsonNode w : status.get("workers")) {
+            if (w.get("role").asText().equals("edge")) {
+                edges.add(w);
+            }
+        }
+        return edges;
     }
 
     /** Polls /status until {@code condition} holds, or fails with the last status and the gateway log. */

@@ -36,6 +36,7 @@ class StolenTokenTest {
                 .findFirst()
                 .orElseThrow();
         try (Mesh mesh = Mesh.start(1, "--isolation", "none", // the test-classes dir is not inside a box
+                "-Dshmesh.broker.enabled=false",
                 "-Dshmesh.worker.jvm-args=-cp " + testClasses + " " + SilentWorker.class.getName())) {
             JsonNode status = mesh.awaitStatus("worker-1 starting",
                     s -> mesh.worker(s, "worker-1").get("state").asText().equals("starting")

@@ -90,6 +90,7 @@ class WorkerCrashTest {
     @Test
     void aWorkerThatCannotStartEndsInAReportedCrashLoopNotAnEndlessOne() throws Exception {
         try (Mesh mesh = Mesh.start(1,
+                "-Dshmesh.broker.enabled=false", // one slot to watch
                 "-Dshmesh.worker.jvm-args=-XX:+ShmeshNoSuchJvmFlag",
                 "-Dshmesh.worker.crash-loop-limit=2",
                 "-Dshmesh.worker.restart-backoff=50ms")) {

@@ -74,6 +74,7 @@ final class BrokerProcess {
     Map<String, String> info() {
         Map<String, String> info = new LinkedHashMap<>();
         info.put("broker.redelivered", Long.toString(redelivered.get()));
+        info.put("broker.reattached", Boolean.toString(conductor.reattached()));
         info.put("broker.fenced", String.join("; ", fenced));
         return info;
     }

@@ -46,6 +46,27 @@ final class ComputeWorker {
         this.me = id.getBytes(StandardCharsets.UTF_8);
     }
 
+    private static dev.shmesh.broker.Counters counters;
+
+    /** Counts this process's operations on {@code ring} into the broker's counters segment, when handed. */
+    static synchronized void bindCounters(Ring ring, String label) throws IOException {
+        int fd = HandedSegments.fd("counters");
+        if (fd < 0) {
+            return;
+        }
+        if (counters == null) {
+            counters = dev.shmesh.broker.Counters.attach(ShmSegment.openFd(fd, SegmentHeaderDescriptor.KIND_COUNTERS));
+        }
+        dev.shmesh.broker.RingCounters c = counters.find(label);
+        if (c == null) {
+            return;
+        }
+        switch (ring) {
+            case ManyToManyRing m -> m.bindCounters(c);
+            case ManyToOneRing o -> o.bindCounters(c);
+        }
+    }
+
     /** Maps the handed segments: jobs, leases and every replies-N. */
     static ComputeWorker map(String id) throws IOException {
         List<ManyToOneRing> replies = new ArrayList<>();
@@ -56,9 +77,13 @@ final class ComputeWorker {
         if (HandedSegments.fd("jobs") < 0 || HandedSegments.fd("leases") < 0) {
             throw new IOException("the gateway handed no jobs/leases segments: is the broker running?");
         }
-        return new ComputeWorker(
-                ManyToManyRing.attach(ShmSegment.openFd(HandedSegments.fd("jobs"),
-                        SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING)),
+        ManyToManyRing jobs = ManyToManyRing.attach(ShmSegment.openFd(HandedSegments.fd("jobs"),
+                SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING));
+        bindCounters(jobs, "jobs");
+        for (int i = 0; i < replies.size(); i++) {
+            bindCounters(replies.get(i), "replies-" + i);
+        }
+        return new ComputeWorker(jobs,
                 LeaseTable.attach(ShmSegment.openFd(HandedSegments.fd("leases"), SegmentHeaderDescriptor.KIND_LEASES)),
                 replies, id);
     }

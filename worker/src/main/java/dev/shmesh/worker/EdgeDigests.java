@@ -61,6 +61,8 @@ final class EdgeDigests {
                 ManyToManyRing.attach(ShmSegment.openFd(jobsFd, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING)),
                 ManyToOneRing.attach(ShmSegment.openFd(repliesFd, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING)),
                 replyRing);
+        ComputeWorker.bindCounters(e.jobs, "jobs");
+        ComputeWorker.bindCounters(e.replies, "replies-" + replyRing);
         Thread.ofPlatform().daemon().name("shmesh-digest-replies").start(e::pollReplies);
         instance = e;
     }

@@ -97,8 +97,43 @@ public class WorkerMain implements QuarkusApplication {
         return 0;
     }
 
+    /**
+     * Console logging for the roles that run without Quarkus (broker, compute): the same line format as
+     * the Quarkus roles, through java.util.logging, to stderr.
+     */
+    private static void plainLogging() {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        java.util.logging.Handler console = new java.util.logging.StreamHandler(System.err, new java.util.logging.Formatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                String level = switch (r.getLevel().getName()) {
+                    case "SEVERE" -> "ERROR";
+                    case "WARNING" -> "WARN ";
+                    default -> "INFO ";
+                };
+                return String.format("%1$tH:%1$tM:%1$tS.%1$tL %2$s [worker %3$s] %4$s%n",
+                        r.getMillis(), level, WorkerIdentity.id(), formatMessage(r));
+            }
+        }) {
+            @Override
+            public synchronized void publish(java.util.logging.LogRecord r) {
+                super.publish(r);
+                flush();
+            }
+        };
+        console.setLevel(java.util.logging.Level.INFO);
+        root.addHandler(console);
+        root.setLevel(java.util.logging.Level.INFO);
+    }
+
+    private static final java.util.logging.Logger PLAIN = java.util.logging.Logger.getLogger("dev.shmesh.worker.role");
+
     /** The broker role: no Quarkus, no HTTP; owns the shm segments. Never returns. */
     private static void runBroker(ControlChannel channel) throws IOException {
+        plainLogging();
         BrokerProcess broker = BrokerProcess.open(System.getenv().getOrDefault("SHMESH_MESH", "default"));
         channel.sendSegments(broker.segmentFds());
         armSeccompIfAsked();
@@ -106,18 +141,19 @@ public class WorkerMain implements QuarkusApplication {
         Thread duty = Thread.ofPlatform().name("shmesh-broker").start(broker::run);
         channel.ready(why -> {
             if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
-                LOG.warnf("broker: the gateway is gone; leaving the segments for the next broker to re-attach");
+                PLAIN.warning("the gateway is gone; leaving the segments for the next broker to re-attach");
             } else {
                 broker.unlink();
             }
             System.exit(0);
         });
-        LOG.infof("broker %s ready", WorkerIdentity.id());
+        PLAIN.info("broker ready: redelivering expired leases, watching for fenced rings");
         joinForever(duty);
     }
 
     /** The compute role: no Quarkus, no listener; computes jobs from the shm ring. Never returns. */
     private static void runCompute(ControlChannel channel) throws IOException {
+        plainLogging();
         ComputeWorker compute = ComputeWorker.map(WorkerIdentity.id());
         armSeccompIfAsked();
         channel.info(compute::info);
@@ -128,7 +164,7 @@ public class WorkerMain implements QuarkusApplication {
             }
             System.exit(0);
         });
-        LOG.infof("compute worker %s ready", WorkerIdentity.id());
+        PLAIN.info("compute worker ready: taking jobs from the shared-memory ring");
         joinForever(loop);
     }
 
@@ -156,15 +192,15 @@ public class WorkerMain implements QuarkusApplication {
         try {
             dev.shmesh.sandbox.SandboxReport report =
                     dev.shmesh.sandbox.Sandbox.armSeccomp(dev.shmesh.sandbox.SandboxPolicy.named(policy));
-            LOG.infof("seccomp policy '%s' armed on %d threads (CapEff=%s NoNewPrivs=%s)", policy, report.threads(),
-                    report.toMap().get("capEff"), report.toMap().get("noNewPrivs"));
+            PLAIN.info(String.format("seccomp policy '%s' armed on %d threads (CapEff=%s NoNewPrivs=%s)", policy,
+                    report.threads(), report.toMap().get("capEff"), report.toMap().get("noNewPrivs")));
         } catch (dev.shmesh.sandbox.SandboxException e) {
             if ("1".equals(System.getenv("SHMESH_STRICT"))) {
                 System.err.printf("shmesh worker %s: refusing to run without its seccomp filter (strict): %s%n",
                         WorkerIdentity.id(), e.getMessage());
                 System.exit(EXIT_SANDBOX_FAILED);
             }
-            LOG.warnf("worker %s runs DEGRADED without its seccomp filter: %s", WorkerIdentity.id(), e.getMessage());
+            PLAIN.warning("worker " + WorkerIdentity.id() + " runs DEGRADED without its seccomp filter: " + e.getMessage());
         }
     }
 

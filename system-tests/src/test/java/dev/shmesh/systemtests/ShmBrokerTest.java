@@ -1,0 +1,298 @@
+package dev.shmesh.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.ByteString;
+import dev.shmesh.api.demo.v1.DemoGrpc;
+import dev.shmesh.api.demo.v1.DigestReply;
+import dev.shmesh.api.demo.v1.DigestRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The digest service through real shared memory between real processes: edge workers put jobs on the
+ * broker's ring, compute workers answer through reply rings. Crashes of a compute worker or of the broker
+ * lose no job; a process scribbling over a ring gets that ring fenced, nothing else; a stopped mesh leaves
+ * nothing in /dev/shm.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ShmBrokerTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @Test
+    void digestsOverHttpAndGrpcAreComputedByAComputeWorkerAndNothingIsLeftInDevShm() throws Exception {
+        String meshName = mesh();
+        try (Mesh mesh = Mesh.start(2, "--mesh", meshName).awaitReady(2)) {
+            byte[] data = "hello shmesh".getBytes();
+            for (String alg : List.of("sha-256", "sha-512", "sha3-256")) {
+                HttpResponse<String> r = post(mesh, "/v1/digest?alg=" + alg, data);
+                assertEquals(200, r.statusCode(), r.body());
+                JsonNode json = Mesh.JSON.readTree(r.body());
+                assertEquals(hex(alg, data), json.get("digest").asText(), alg);
+                assertTrue(json.get("worker").asText().startsWith("worker-"), r.body());
+                assertEquals("compute-1", json.get("computedBy").asText(), r.body());
+            }
+            assertEquals(hex("sha-256", data), Mesh.JSON.readTree(post(mesh, "/v1/digest", data).body())
+                    .get("digest").asText(), "SHA-256 by default");
+            HttpResponse<String> bad = post(mesh, "/v1/digest?alg=md5", data);
+            assertEquals(400, bad.statusCode(), bad.body());
+
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", mesh.port).usePlaintext().build();
+            try {
+                DigestReply reply = DemoGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .digest(DigestRequest.newBuilder().setData(ByteString.copyFrom(data)).setAlgorithm("sha-512").build());
+                assertEquals(hex("sha-512", data), HexFormat.of().formatHex(reply.getDigest().toByteArray()));
+                assertEquals("compute-1", reply.getComputedBy());
+                assertTrue(reply.getWorkerId().startsWith("worker-"));
+                StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                        () -> DemoGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                                .digest(DigestRequest.newBuilder().setAlgorithm("crc32").build()));
+                assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            String metrics = mesh.get(mesh.adminPort, "/metrics").body();
+            assertTrue(metric(metrics, "shmesh_ring_enqueued", "jobs") >= 5, metrics);
+            assertTrue(segments(meshName).size() > 3, "the broker's segments exist while the mesh runs");
+            mesh.gateway.destroy();
+            assertTrue(mesh.gateway.waitFor(30, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of(), segments(meshName), "a stopped mesh leaves nothing in /dev/shm");
+    }
+
+    @Test
+    void aFullJobsRingAnswers503AtOnceAndQueuedJobsAreAnsweredLater() throws Exception {
+        String meshName = mesh();
+        try (Mesh mesh = Mesh.start(1, "--mesh", meshName).awaitReady(1)) {
+            long compute = pid(mesh, "compute-1");
+            signal("STOP", compute);
+            try {
+                List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+                for (int i = 0; i < 200; i++) { // the jobs ring holds 128
+                    calls.add(postAsync(mesh, "/v1/digest", ("job " + i).getBytes()));
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                int full = 0;
+                for (CompletableFuture<HttpResponse<String>> c : calls) {
+                    HttpResponse<String> r = c.isDone() ? c.get() : null;
+                    while (r == null && System.nanoTime() < deadline) {
+                        // jobs beyond the ring's capacity must be refused at once, while the compute is stopped
+                        r = c.isDone() ? c.get() : null;
+                        if (r == null) {
+                            Mesh.sleep(10);
+                            break;
+                        }
+                    }
+                    if (r != null && r.statusCode() == 503) {
+                        full++;
+                    }
+                }
+                assertTrue(full >= 200 - 128, "refused while the ring was full: " + full);
+                signal("CONT", compute);
+                int ok = 0;
+                for (CompletableFuture<HttpResponse<String>> c : calls) {
+                    HttpResponse<String> r = c.get(30, TimeUnit.SECONDS);
+                    if (r.statusCode() == 200) {
+                        ok++;
+                    } else {
+                        assertEquals(503, r.statusCode(), r.body());
+                    }
+                }
+                assertEquals(200, ok + full, "every call answered: " + ok + " computed, " + full + " refused");
+                assertTrue(ok >= 100, "queued jobs computed after the compute worker resumed: " + ok);
+            } finally {
+                signal("CONT", compute);
+            }
+        }
+    }
+
+    @Test
+    void sigkillOfAComputeWorkerHoldingLeasesLosesNoJobAndAnswersEachOnce() throws Exception {
+        String meshName = mesh();
+        try (Mesh mesh = Mesh.start(1, "--computes", "2", "--mesh", meshName).awaitReady(1)) {
+            Random random = new Random(7);
+            long redelivered = 0;
+            for (int attempt = 1; attempt <= 3 && redelivered == 0; attempt++) {
+                long c1 = pid(mesh, "compute-1");
+                long c2 = pid(mesh, "compute-2");
+                signal("STOP", c1);
+                signal("STOP", c2);
+                List<byte[]> inputs = new ArrayList<>();
+                List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    byte[] data = new byte[60_000];
+                    random.nextBytes(data);
+                    inputs.add(data);
+                    calls.add(postAsync(mesh, "/v1/digest?alg=sha3-256", data));
+                }
+                Mesh.sleep(1000); // every job is on the ring
+                signal("CONT", c1);
+                Mesh.sleep(5); // compute-1 wakes, leases a batch and works through it...
+                ProcessHandle.of(c1).orElseThrow().destroyForcibly(); // ...and dies holding leases
+                signal("CONT", c2);
+                for (int i = 0; i < calls.size(); i++) {
+                    HttpResponse<String> r = calls.get(i).get(60, TimeUnit.SECONDS);
+                    assertEquals(200, r.statusCode(), r.body());
+                    assertEquals(hex("sha3-256", inputs.get(i)), Mesh.JSON.readTree(r.body()).get("digest").asText(),
+                            "call " + i + " got its own answer");
+                }
+                int restarts = attempt;
+                mesh.awaitStatus("compute-1 back", s -> mesh.worker(s, "compute-1").get("restarts").asInt() == restarts
+                        && mesh.worker(s, "compute-1").get("state").asText().equals("ready"), Duration.ofSeconds(60));
+                redelivered = (long) metric(mesh.get(mesh.adminPort, "/metrics").body(), "shmesh_ring_redelivered", "jobs");
+            }
+            assertTrue(redelivered > 0, "the killed compute worker held leased jobs, and they were redelivered");
+        }
+    }
+
+    @Test
+    void sigkillOfTheBrokerLosesNothingQueued() throws Exception {
+        String meshName = mesh();
+        try (Mesh mesh = Mesh.start(1, "--mesh", meshName).awaitReady(1)) {
+            long compute = pid(mesh, "compute-1");
+            signal("STOP", compute);
+            List<CompletableFuture<HttpResponse<String>>> queued = new ArrayList<>();
+            try {
+                for (int i = 0; i < 50; i++) {
+                    queued.add(postAsync(mesh, "/v1/digest", ("queued " + i).getBytes()));
+                }
+                Mesh.sleep(500); // all 50 on the ring, none computed
+                long broker = pid(mesh, "broker");
+                ProcessHandle.of(broker).orElseThrow().destroyForcibly();
+                mesh.awaitStatus("broker restarted", s -> mesh.worker(s, "broker").get("restarts").asInt() == 1
+                        && mesh.worker(s, "broker").get("state").asText().equals("ready"), Duration.ofSeconds(60));
+                JsonNode restarted = mesh.awaitStatus("the new broker's health", s ->
+                        mesh.worker(s, "broker").get("health").get("info").has("broker.reattached"), Duration.ofSeconds(10));
+                assertEquals("true", mesh.worker(restarted, "broker").get("health").get("info").get("broker.reattached")
+                        .asText(), "the new broker re-attached to the segments instead of recreating them");
+                assertEquals(200, mesh.get(mesh.port, "/v1/echo?msg=during").statusCode());
+            } finally {
+                signal("CONT", compute);
+            }
+            for (int i = 0; i < queued.size(); i++) {
+                HttpResponse<String> r = queued.get(i).get(30, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+                assertEquals(hex("sha-256", ("queued " + i).getBytes()), Mesh.JSON.readTree(r.body()).get("digest").asText());
+            }
+        }
+    }
+
+    @Test
+    void aProcessScribblingOverTheJobsRingGetsOnlyThatRingFenced() throws Exception {
+        String meshName = mesh();
+        try (Mesh mesh = Mesh.start(1, "--mesh", meshName).awaitReady(1)) {
+            assertEquals(200, post(mesh, "/v1/digest", new byte[] {1}).statusCode());
+            JsonNode before = mesh.status();
+            // a hostile process with write access: garbage over the ring's slots
+            try (FileChannel ch = FileChannel.open(Path.of("/dev/shm/shmesh-" + meshName + "-jobs"),
+                    StandardOpenOption.WRITE)) {
+                byte[] garbage = new byte[64 * 1024];
+                java.util.Arrays.fill(garbage, (byte) 0x5A);
+                ch.write(ByteBuffer.wrap(garbage), 4096);
+            }
+            JsonNode fenced = mesh.awaitStatus("the broker reports the fenced ring", s -> {
+                HttpResponse<String> r;
+                try {
+                    r = post(mesh, "/v1/digest", new byte[] {2});
+                } catch (IOException e) {
+                    return false;
+                }
+                return r.statusCode() == 503 && mesh.worker(s, "broker").get("health").get("info")
+                        .get("broker.fenced").asText().contains("jobs");
+            }, Duration.ofSeconds(30));
+            HttpResponse<String> r = post(mesh, "/v1/digest", new byte[] {3});
+            assertEquals(503, r.statusCode());
+            assertTrue(r.body().contains("fenced"), r.body());
+            assertTrue(mesh.logTail().contains("fenced off"), mesh.logTail());
+            // nothing else is touched: same processes, echo serves, the reply rings are fine
+            for (String id : List.of("broker", "worker-1", "compute-1")) {
+                assertEquals(mesh.worker(before, id).get("pid").asLong(), mesh.worker(fenced, id).get("pid").asLong(), id);
+                assertEquals("ready", mesh.worker(fenced, id).get("state").asText(), id);
+            }
+            assertEquals(200, mesh.get(mesh.port, "/v1/echo?msg=unaffected").statusCode());
+            assertTrue(mesh.worker(fenced, "broker").get("health").get("info").get("broker.fenced").asText()
+                    .lines().noneMatch(l -> l.contains("replies")));
+        }
+    }
+
+    private static String mesh() {
+        return "t" + Long.toHexString(System.nanoTime() & 0xFFFFFFFL);
+    }
+
+    private static long pid(Mesh mesh, String id) throws IOException {
+        return mesh.worker(mesh.status(), id).get("pid").asLong();
+    }
+
+    private static void signal(String signal, long pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor());
+    }
+
+    private static HttpResponse<String> post(Mesh mesh, String path, byte[] body) throws IOException {
+        try {
+            return HTTP.send(request(mesh, path, body), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    private static CompletableFuture<HttpResponse<String>> postAsync(Mesh mesh, String path, byte[] body) {
+        return HTTP.sendAsync(request(mesh, path, body), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest request(Mesh mesh, String path, byte[] body) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mesh.port + path))
+                .timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+    }
+
+    private static String hex(String alg, byte[] data) throws Exception {
+        String jca = switch (alg) {
+            case "sha-256" -> "SHA-256";
+            case "sha-512" -> "SHA-512";
+            default -> "SHA3-256";
+        };
+        return HexFormat.of().formatHex(MessageDigest.getInstance(jca).digest(data));
+    }
+
+    private static double metric(String metrics, String name, String ring) {
+        Matcher m = Pattern.compile("^" + name + "\\{ring=\"" + ring + "\"\\} (\\S+)$", Pattern.MULTILINE).matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(1)) : -1;
+    }
+
+    private static List<String> segments(String mesh) throws IOException {
+        try (var files = Files.list(Path.of("/dev/shm"))) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("shmesh-" + mesh)).sorted().toList();
+        }
+    }
+}
