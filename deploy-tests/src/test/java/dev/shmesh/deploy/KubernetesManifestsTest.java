@@ -167,7 +167,7 @@ class KubernetesManifestsTest {
             Map<String, String> mounts = c.getVolumeMounts().stream()
                     .collect(Collectors.toMap(VolumeMount::getMountPath, VolumeMount::getName));
             String tmp = mounts.get("/tmp");
-            assertNotNull(tmp, n + " mounts a writable /tmp (read-only root; Netty and junixsocket extract JNI libraries)");
+            assertNotNull(tmp, n + " mounts a writable /tmp (read-only root file system)");
             assertTrue(tmpVolumes.add(tmp), n + " /tmp is not shared with another container");
             assertNotNull(volumes.get(tmp).getEmptyDir(), n + " /tmp is an emptyDir");
             assertEquals("control", mounts.get("/run/shmesh"), n + " mounts the control socket directory");
