@@ -80,6 +80,11 @@ public class GatewayMain implements QuarkusApplication {
         Quarkus.run(GatewayMain.class, (code, failure) -> {
             if (failure != null) {
                 System.err.println("shmesh gateway failed to start: " + rootMessage(failure));
+                if ("1".equals(System.getenv("SHMESH_DEBUG"))) {
+                    failure.printStackTrace();
+                } else {
+                    System.err.println("  (SHMESH_DEBUG=1 prints the stack trace)");
+                }
             }
             System.exit(code);
         });
@@ -98,8 +103,15 @@ public class GatewayMain implements QuarkusApplication {
         return 0;
     }
 
+    /** The message of {@code t} and of each cause, so that a wrapped failure still says what failed. */
     private static String rootMessage(Throwable t) {
-        String message = t.getMessage();
-        return message == null ? t.toString() : message;
+        StringBuilder b = new StringBuilder();
+        for (Throwable c = t; c != null && b.length() < 2000; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+            if (b.indexOf(m) < 0) {
+                b.append(b.length() == 0 ? "" : ": caused by ").append(m);
+            }
+        }
+        return b.toString();
     }
 }

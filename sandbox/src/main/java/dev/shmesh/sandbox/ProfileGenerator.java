@@ -25,6 +25,8 @@ import java.util.Map;
  * from the repository root.
  */
 public final class ProfileGenerator {
+    /** The uid and gid of the image's user, shared by every shmesh container. */
+    static final int CONTAINER_UID = 10001;
     /**
      * Container profile name to the policy it is generated from. The host-mode gateway policy is a denylist
      * (its filter is inherited by the bwrap children it spawns); in a container the gateway spawns nothing and
@@ -121,8 +123,10 @@ public final class ProfileGenerator {
                 .append(".json (copy of deploy/seccomp/").append(profile).append(".json).\n");
         sb.append("securityContext:\n");
         sb.append("  runAsNonRoot: true\n");
-        sb.append("  runAsUser: ").append(policy.uid()).append('\n');
-        sb.append("  runAsGroup: ").append(policy.gid()).append('\n');
+        // the image's user (deploy/Dockerfile): every container of a pod shares it, as the control socket's
+        // peer check requires; the policy's uid is the one inside a bwrap box on a host
+        sb.append("  runAsUser: ").append(CONTAINER_UID).append('\n');
+        sb.append("  runAsGroup: ").append(CONTAINER_UID).append('\n');
         sb.append("  allowPrivilegeEscalation: false\n");
         sb.append("  privileged: false\n");
         sb.append("  readOnlyRootFilesystem: true\n");

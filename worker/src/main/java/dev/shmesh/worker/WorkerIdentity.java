@@ -30,7 +30,9 @@ public final class WorkerIdentity {
             return id; // host mode: the gateway named the slot
         }
         if (System.getenv("SHMESH_CONTROL_SOCKET") != null) {
-            return "worker-" + hostname(); // container mode: one worker per container
+            // container mode: one process per container, named after its role and hostname
+            String role = System.getenv().getOrDefault("SHMESH_ROLE", "edge");
+            return (role.equals("edge") ? "worker" : role) + "-" + hostname();
         }
         return "standalone-" + ProcessHandle.current().pid();
     }
