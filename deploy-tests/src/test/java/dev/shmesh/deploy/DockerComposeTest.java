@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 class DockerComposeTest {
     private static final Path ROOT = Manifests.root();
     private static final JsonNode COMPOSE = Manifests.readOne(ROOT.resolve("docker-compose.yml"));
-    private static final Set<String> WORKER_SERVICES = Set.of("worker");
+    /** Services without a network: edge workers, compute workers and the broker. */
+    private static final Set<String> WORKER_SERVICES = Set.of("worker", "compute", "broker");
 
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
@@ -32,7 +33,7 @@ class DockerComposeTest {
     void composeFileIsTheCommonSubsetOfV1AndV2() {
         JsonNode version = COMPOSE.path("version");
         assertTrue(version.isMissingNode() || version.asText().equals("3.8"), "no version key (or 3.8): " + version);
-        assertEquals(Set.of("gateway", "worker"), Set.copyOf(names(COMPOSE.path("services"))));
+        assertEquals(Set.of("gateway", "broker", "compute", "worker"), Set.copyOf(names(COMPOSE.path("services"))));
         assertTrue(COMPOSE.path("volumes").has("control"), "the control-socket volume");
     }
 
@@ -70,13 +71,24 @@ class DockerComposeTest {
             assertEquals("none", w.path("network_mode").asText(), name + " network_mode");
             assertTrue(w.path("ports").isMissingNode(), name + " publishes no ports (scalable)");
             assertTrue(w.path("container_name").isMissingNode(), name + " has no container_name (scalable)");
-            assertTrue(w.path("command").isMissingNode(), name + " uses the image's default command (the worker)");
+            assertTrue(w.path("command").isMissingNode(), name + " uses the image's default command (the worker jar)");
             assertEquals("unless-stopped", w.path("restart").asText(), name + " restarts and reconnects");
-            assertEquals("service:gateway", w.path("ipc").asText(), name + " joins the IPC owner's /dev/shm");
+            if (name.equals("broker")) {
+                assertEquals("shareable", w.path("ipc").asText(), "the broker owns the /dev/shm the others join");
+                assertTrue(w.path("shm_size").isTextual(), "the broker sizes /dev/shm for its rings");
+                assertEquals("broker", w.path("environment").path("SHMESH_ROLE").asText());
+            } else {
+                assertEquals("service:broker", w.path("ipc").asText(), name + " joins the broker's /dev/shm");
+            }
+            String profile = strings(w.path("security_opt")).stream().filter(o -> o.startsWith("seccomp=")).findFirst()
+                    .orElseThrow();
+            assertEquals(name.equals("broker") ? "seccomp=deploy/seccomp/broker.json" : "seccomp=deploy/seccomp/worker.json",
+                    profile, name + " seccomp profile");
             assertEquals("/run/shmesh/control.sock", w.path("environment").path("SHMESH_CONTROL_SOCKET").asText());
             assertTrue(w.path("environment").path("SHMESH_TOKEN").asText().startsWith("${SHMESH_MESH_TOKEN"),
                     name + " SHMESH_TOKEN comes from SHMESH_MESH_TOKEN");
-            assertTrue(strings(w.path("depends_on")).contains("gateway"), name + " depends_on gateway");
+            assertTrue(strings(w.path("depends_on")).contains(name.equals("broker") ? "gateway" : "broker"),
+                    name + " starts after the " + (name.equals("broker") ? "gateway" : "broker"));
         }
     }
 
@@ -88,7 +100,6 @@ class DockerComposeTest {
         assertEquals("container", env.path("SHMESH_MODE").asText());
         assertTrue(env.path("SHMESH_MESH_TOKEN").asText().startsWith("${SHMESH_MESH_TOKEN"));
         assertEquals("/run/shmesh", env.path("SHMESH_RUN_DIR").asText());
-        assertEquals("shareable", g.path("ipc").asText());
         for (String port : strings(g.path("ports"))) {
             assertTrue(port.startsWith("127.0.0.1:"), "published on the host's loopback only: " + port);
         }

@@ -97,7 +97,20 @@ class KubernetesManifestsTest {
                 "the selector matches the pod labels");
         assertNotNull(gateway());
         assertTrue(workers().size() >= 1, "at least one worker container");
-        assertEquals(1 + workers().size(), pod().getContainers().size(), "only gateway and worker-N containers");
+        List<String> names = pod().getContainers().stream().map(Container::getName).toList();
+        assertTrue(names.contains("broker"), "the pod has a broker container: " + names);
+        assertTrue(names.stream().anyMatch(n -> n.startsWith("compute-")), "and a compute worker: " + names);
+        long computes = names.stream().filter(n -> n.startsWith("compute-")).count();
+        assertEquals(2 + workers().size() + computes, names.size(), "only gateway, broker, worker-N and compute-N: " + names);
+        for (Container c : pod().getContainers()) {
+            if (c.getName().equals("broker") || c.getName().startsWith("compute-")) {
+                String role = c.getName().equals("broker") ? "broker" : "compute";
+                assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("SHMESH_ROLE") && role.equals(e.getValue())),
+                        c.getName() + " runs the " + role + " role");
+                assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals("/dev/shm")),
+                        c.getName() + " mounts the pod's /dev/shm");
+            }
+        }
         assertEquals(Boolean.FALSE, pod().getShareProcessNamespace());
         assertEquals(Boolean.FALSE, pod().getAutomountServiceAccountToken());
         assertEquals(List.of("-jar", "/app/gateway/quarkus-run.jar"), gateway().getArgs());
@@ -142,7 +155,8 @@ class KubernetesManifestsTest {
             assertTrue(type.equals("Localhost") || type.equals("RuntimeDefault"), n + " seccompProfile type " + type);
             if (type.equals("Localhost")) {
                 String profile = sc.getSeccompProfile().getLocalhostProfile();
-                String expected = n.equals("gateway") ? "shmesh/gateway.json" : "shmesh/worker.json";
+                String expected = n.equals("gateway") ? "shmesh/gateway.json"
+                        : n.equals("broker") ? "shmesh/broker.json" : "shmesh/worker.json";
                 assertEquals(expected, profile, n + " localhostProfile");
             }
         }

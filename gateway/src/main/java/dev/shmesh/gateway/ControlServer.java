@@ -227,7 +227,7 @@ final class ControlServer implements AutoCloseable {
             FileDescriptor[] fds = socket.getReceivedFileDescriptors();
             int got = fds == null ? 0 : fds.length;
             if (frame == null || !frame.hasSegments() || frame.getSegments().getFdsCount() != got || got == 0) {
-                closeAll(fds);
+                dev.shmesh.linux.FileDescriptors.closeAll(fds);
                 throw new ControlFrames.ProtocolException("the broker must send Segments with one fd per name, got "
                         + (frame == null ? "end of stream" : frame.getBodyCase()) + " with " + got + " fd(s)");
             }
@@ -242,7 +242,7 @@ final class ControlServer implements AutoCloseable {
             Envelope frame = ControlFrames.read(in);
             FileDescriptor[] fds = socket.getReceivedFileDescriptors();
             if (fds != null && fds.length > 0) {
-                closeAll(fds);
+                dev.shmesh.linux.FileDescriptors.closeAll(fds);
                 throw new UnexpectedFdsException("sent " + fds.length + " fd(s) with " + expected
                         + "; peers never send fds to the gateway");
             }
@@ -303,19 +303,6 @@ final class ControlServer implements AutoCloseable {
 
         String describe() {
             return "peer pid=" + peerPid + " uid=" + peerUid + (slot == null ? "" : " (" + slot.id + ")");
-        }
-    }
-
-    private static void closeAll(FileDescriptor[] fds) {
-        if (fds == null) {
-            return;
-        }
-        for (FileDescriptor fd : fds) {
-            try {
-                FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
-            } catch (IOException ignored) {
-                // closing what we never wanted; nothing more to do
-            }
         }
     }
 

@@ -185,7 +185,7 @@ final class Supervisor {
         LOG.infof("%s handed over %d shared-memory segments", slot.id, fds.size());
         segmentsListener.accept(segments);
         if (old != null) {
-            old.values().forEach(Supervisor::closeQuietly);
+            dev.shmesh.linux.FileDescriptors.closeAll(old.values().toArray(java.io.FileDescriptor[]::new));
         }
     }
 
@@ -244,14 +244,6 @@ final class Supervisor {
             default -> { }
         }
         return out;
-    }
-
-    private static void closeQuietly(java.io.FileDescriptor fd) {
-        try {
-            org.newsclub.net.unix.FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
-        } catch (IOException ignored) {
-            // an fd the gateway no longer needs
-        }
     }
 
     synchronized void onReady(WorkerSlot slot, ControlServer.PeerSession session) {

@@ -62,6 +62,26 @@ public final class FileDescriptors {
         }
     }
 
+    /**
+     * Closes received descriptors nobody will use (fds a peer should not have sent, or more than
+     * expected), ignoring errors. JDK only: a {@link java.io.FileInputStream} over each closes it.
+     */
+    public static void closeAll(java.io.FileDescriptor... fds) {
+        if (fds == null) {
+            return;
+        }
+        for (java.io.FileDescriptor fd : fds) {
+            if (fd == null || !fd.valid()) {
+                continue;
+            }
+            try {
+                new java.io.FileInputStream(fd).close();
+            } catch (java.io.IOException ignored) {
+                // closing what nobody wanted; nothing more to do
+            }
+        }
+    }
+
     /** Closes {@code fd}, ignoring errors; for cleanup paths that already report another failure. */
     public static void closeQuietly(int fd) {
         try {

@@ -83,14 +83,14 @@ final class ControlChannel {
                         + " (authentication refused; see the gateway log for the reason)");
             }
             if (!reply.hasAssign()) {
-                closeAll(fds);
+                dev.shmesh.linux.FileDescriptors.closeAll(fds);
                 throw new ControlFrames.ProtocolException("expected Assign, got " + reply.getBodyCase());
             }
             Assign assign = reply.getAssign();
             int expected = assign.getFdsCount();
             int got = fds == null ? 0 : fds.length;
             if (got != expected) {
-                closeAll(fds);
+                dev.shmesh.linux.FileDescriptors.closeAll(fds);
                 throw new ControlFrames.ProtocolException("Assign lists " + expected + " fds but " + got + " arrived");
             }
             Map<String, String> held = new LinkedHashMap<>();
@@ -259,18 +259,5 @@ final class ControlChannel {
 
     private synchronized void send(Envelope envelope) throws IOException {
         ControlFrames.write(out, envelope);
-    }
-
-    private static void closeAll(FileDescriptor[] fds) {
-        if (fds == null) {
-            return;
-        }
-        for (FileDescriptor fd : fds) {
-            try {
-                FileDescriptorCast.using(fd).as(java.io.FileInputStream.class).close();
-            } catch (IOException ignored) {
-                // best effort: we are already failing with a better message
-            }
-        }
     }
 }
