@@ -4,6 +4,7 @@
 # Same load tool (wrk), same settings, same machine, alternating runs; prints req/s, p50/p99 and ratios.
 #
 #   bench/http/echo-vs-single.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-w WORKERS] [-r ROUNDS]
+#   MESH_FLAGS="--isolation none --computes 0" bench/http/echo-vs-single.sh    (extra gateway flags)
 #
 # Needs: wrk (Debian: apt-get install wrk), a built tree (./shmesh build). Loopback only.
 set -euo pipefail
@@ -27,7 +28,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 "$JAVA" @"$ROOT/jvm.options" -Dshmesh.worker.jvm-options="$ROOT/jvm.options" -Dshmesh.worker.jar="$WORKER_JAR" \
-  -jar "$GATEWAY_JAR" --port "$MESH_PORT" --admin-port "$ADMIN_PORT" --run-dir "$RUN_DIR" --workers "$WORKERS" \
+  -jar "$GATEWAY_JAR" --port "$MESH_PORT" --admin-port "$ADMIN_PORT" --run-dir "$RUN_DIR" --workers "$WORKERS" ${MESH_FLAGS:-} \
   >"$LOGS/mesh.log" 2>&1 &
 PIDS+=($!)
 "$JAVA" @"$ROOT/jvm.options" -Dquarkus.http.port="$SINGLE_PORT" -Dquarkus.log.level=WARN -jar "$WORKER_JAR" \
@@ -38,7 +39,8 @@ wait_up() { for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$1/v1/echo?msg=
             echo "no answer on port $1; logs in $LOGS" >&2; exit 1; }
 wait_up "$MESH_PORT"; wait_up "$SINGLE_PORT"
 for _ in $(seq 1 100); do
-  [ "$(curl -fs "http://127.0.0.1:$ADMIN_PORT/status" | grep -c '"state" : "ready"')" = "$WORKERS" ] && break; sleep 0.2
+  [ "$(curl -fs "http://127.0.0.1:$ADMIN_PORT/status" | grep -c '"role" : "edge"')" = "$WORKERS" ] \
+    && [ "$(curl -fs "http://127.0.0.1:$ADMIN_PORT/status" | grep -c '"state" : "starting"')" = 0 ] && break; sleep 0.2
 done
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency "http://127.0.0.1:$1/v1/echo?msg=bench"; }
@@ -70,4 +72,4 @@ for side in mesh single; do
     'BEGIN{printf "%-28s %12.0f %10.3f %10.3f\n", l, r/n, a/n, b/n}'
 done
 awk -v m="${SUM_RPS[mesh]}" -v s="${SUM_RPS[single]}" 'BEGIN{printf "throughput ratio mesh/single: %.2fx\n", m/s}'
-echo "settings: wrk -t$THREADS -c$CONNS -d${DURATION}s, $ROUNDS alternating rounds after warm-up; $(nproc) cores"
+echo "settings: wrk -t$THREADS -c$CONNS -d${DURATION}s, $ROUNDS alternating rounds after warm-up; $(nproc) cores; mesh flags: ${MESH_FLAGS:-(defaults: sandbox, broker, 1 compute)}"
