@@ -117,6 +117,15 @@ class ShmBrokerTest {
                     }
                 }
                 assertTrue(full >= 200 - 128, "refused while the ring was full: " + full);
+                ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", mesh.port).usePlaintext().build();
+                try {
+                    StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                            () -> DemoGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                                    .digest(DigestRequest.newBuilder().setData(ByteString.copyFromUtf8("one more")).build()));
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+                } finally {
+                    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+                }
                 signal("CONT", compute);
                 int ok = 0;
                 for (CompletableFuture<HttpResponse<String>> c : calls) {
