@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Worker start-to-ready time and RSS at ready, per isolation mode, side by side in one run:
+# Edge worker start-to-ready time and RSS at ready, per isolation mode, side by side in one run:
 # the gateway logs "worker-N ready (pid P) in T ms" (spawn to Ready, i.e. serving on the handed fd,
 # seccomp armed when the mode has it), and /status carries each worker's VmRSS.
 #
@@ -22,11 +22,11 @@ for round in $(seq 1 "$ROUNDS"); do
       -jar "$GATEWAY_JAR" --port "$(free_port)" --admin-port "$admin" --run-dir "$run" --workers 2 \
       --isolation "$mode" >"$log" 2>&1 &
     gw=$!
-    for _ in $(seq 1 300); do [ "$(grep -c ' ready (pid' "$log")" -ge 2 ] && break; sleep 0.1; done
+    for _ in $(seq 1 300); do [ "$(grep -c 'worker-[0-9]* ready (pid' "$log")" -ge 2 ] && break; sleep 0.1; done
     sleep 1.5 # one heartbeat with the RSS at ready
-    ms=$(grep -o 'ready (pid [0-9]*) in [0-9]* ms' "$log" | awk '{print $5}' | head -2 | tr '\n' ' ')
+    ms=$(grep -o 'worker-[0-9]* ready (pid [0-9]*) in [0-9]* ms' "$log" | awk '{print $6}' | head -2 | tr '\n' ' ')
     rss=$(curl -fs "http://127.0.0.1:$admin/status" | python3 -c \
-      'import json,sys; print(" ".join("%.0f" % (w["health"]["rssBytes"]/1048576) for w in json.load(sys.stdin)["workers"] if "health" in w))')
+      'import json,sys; print(" ".join("%.0f" % (w["health"]["rssBytes"]/1048576) for w in json.load(sys.stdin)["workers"] if "health" in w and w["role"] == "edge"))')
     printf '%-8s %5d %10s %10s %10s %10s\n' "$mode" "$round" $ms $rss
     kill "$gw"; wait "$gw" 2>/dev/null || true; rm -rf "$run" "$log"
   done
