@@ -82,8 +82,8 @@ public final class BrokerConductor implements AutoCloseable {
         try {
             ManyToManyRing jobs = track(opened, ManyToManyRing.open(ShmSegment.pathOf(mesh, "jobs")));
             LeaseTable leases = track(opened, LeaseTable.open(ShmSegment.pathOf(mesh, "leases")));
-            Counters counters = track(opened, Counters.attach(ShmSegment.open(mesh, "counters",
-                    dev.shmesh.broker.internal.SegmentHeaderDescriptor.KIND_COUNTERS)));
+            Counters counters = track(opened, ShmSegment.open(mesh, "counters",
+                    dev.shmesh.broker.internal.SegmentHeaderDescriptor.KIND_COUNTERS).attachOrClose(Counters::attach));
             List<ManyToOneRing> replies = new ArrayList<>();
             for (int i = 0; i < layout.replyRings(); i++) {
                 replies.add(track(opened, ManyToOneRing.open(ShmSegment.pathOf(mesh, "replies-" + i))));

@@ -41,14 +41,9 @@ public final class CountersReader implements AutoCloseable {
 
     /** Maps the counters segment at {@code path} read-only and validates it. */
     public static CountersReader open(Path path) throws IOException {
-        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_COUNTERS, true);
-        try {
-            int max = Counters.validate(segment);
-            return new CountersReader(segment, segment.memory().asSlice(SegmentHeaderDescriptor.LENGTH), max, true);
-        } catch (IOException | RuntimeException e) {
-            segment.close();
-            throw e;
-        }
+        return ShmSegment.open(path, SegmentHeaderDescriptor.KIND_COUNTERS, true).attachOrClose(segment ->
+                new CountersReader(segment, segment.memory().asSlice(SegmentHeaderDescriptor.LENGTH),
+                        Counters.validate(segment), true));
     }
 
     /** Records allocated so far (at most the table's size). */

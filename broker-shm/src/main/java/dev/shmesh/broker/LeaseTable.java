@@ -103,13 +103,7 @@ public final class LeaseTable implements AutoCloseable {
 
     /** Opens the lease table at {@code path} read-write and validates it. */
     public static LeaseTable open(Path path) throws IOException {
-        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_LEASES, false);
-        try {
-            return attach(segment);
-        } catch (ShmFormatException | RuntimeException e) {
-            segment.close();
-            throw e;
-        }
+        return ShmSegment.open(path, SegmentHeaderDescriptor.KIND_LEASES, false).attachOrClose(LeaseTable::attach);
     }
 
     public static LeaseTable attach(ShmSegment segment) throws ShmFormatException {

@@ -80,13 +80,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     /** Opens the ring at {@code path} read-write and validates it. */
     public static ManyToOneRing open(Path path) throws IOException {
-        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, false);
-        try {
-            return attach(segment);
-        } catch (ShmFormatException | RuntimeException e) {
-            segment.close();
-            throw e;
-        }
+        return ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, false).attachOrClose(ManyToOneRing::attach);
     }
 
     /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */

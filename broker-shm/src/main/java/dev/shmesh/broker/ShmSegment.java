@@ -193,6 +193,25 @@ public final class ShmSegment implements AutoCloseable {
         }
     }
 
+    /** Turns a mapped, header-checked segment into a typed view (a ring, a lease table...), or refuses it. */
+    @FunctionalInterface
+    public interface Attacher<T> {
+        T attach(ShmSegment segment) throws IOException;
+    }
+
+    /**
+     * {@code attach.attach(this)}, releasing this mapping when it refuses the segment: the one place that
+     * pairs "map" with "close on a bad layout", for every typed view.
+     */
+    public <T> T attachOrClose(Attacher<T> attach) throws IOException {
+        try {
+            return attach.attach(this);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
     /** Writes the version word with release semantics: the segment is now ready for openers. Creator only. */
     public void publish() {
         if (readOnly) {

@@ -5,7 +5,6 @@ import dev.shmesh.broker.LeaseTable;
 import dev.shmesh.broker.ManyToManyRing;
 import dev.shmesh.broker.ManyToOneRing;
 import dev.shmesh.broker.Ring;
-import dev.shmesh.broker.ShmSegment;
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,46 +45,23 @@ final class ComputeWorker {
         this.me = id.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static dev.shmesh.broker.Counters counters;
-
-    /** Counts this process's operations on {@code ring} into the broker's counters segment, when handed. */
-    static synchronized void bindCounters(Ring ring, String label) throws IOException {
-        int fd = HandedSegments.fd("counters");
-        if (fd < 0) {
-            return;
-        }
-        if (counters == null) {
-            counters = dev.shmesh.broker.Counters.attach(ShmSegment.openFd(fd, SegmentHeaderDescriptor.KIND_COUNTERS));
-        }
-        dev.shmesh.broker.RingCounters c = counters.find(label);
-        if (c == null) {
-            return;
-        }
-        switch (ring) {
-            case ManyToManyRing m -> m.bindCounters(c);
-            case ManyToOneRing o -> o.bindCounters(c);
-        }
-    }
-
     /** Maps the handed segments: jobs, leases and every replies-N. */
     static ComputeWorker map(String id) throws IOException {
         List<ManyToOneRing> replies = new ArrayList<>();
-        for (int i = 0; HandedSegments.fd("replies-" + i) >= 0; i++) {
-            replies.add(ManyToOneRing.attach(ShmSegment.openFd(HandedSegments.fd("replies-" + i),
-                    SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING)));
+        ManyToOneRing reply;
+        while ((reply = HandedSegments.map("replies-" + replies.size(),
+                SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, ManyToOneRing::attach)) != null) {
+            HandedSegments.bindCounters(reply, "replies-" + replies.size());
+            replies.add(reply);
         }
-        if (HandedSegments.fd("jobs") < 0 || HandedSegments.fd("leases") < 0) {
+        ManyToManyRing jobs = HandedSegments.map("jobs", SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING,
+                ManyToManyRing::attach);
+        LeaseTable leases = HandedSegments.map("leases", SegmentHeaderDescriptor.KIND_LEASES, LeaseTable::attach);
+        if (jobs == null || leases == null) {
             throw new IOException("the gateway handed no jobs/leases segments: is the broker running?");
         }
-        ManyToManyRing jobs = ManyToManyRing.attach(ShmSegment.openFd(HandedSegments.fd("jobs"),
-                SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING));
-        bindCounters(jobs, "jobs");
-        for (int i = 0; i < replies.size(); i++) {
-            bindCounters(replies.get(i), "replies-" + i);
-        }
-        return new ComputeWorker(jobs,
-                LeaseTable.attach(ShmSegment.openFd(HandedSegments.fd("leases"), SegmentHeaderDescriptor.KIND_LEASES)),
-                replies, id);
+        HandedSegments.bindCounters(jobs, "jobs");
+        return new ComputeWorker(jobs, leases, replies, id);
     }
 
     /** Runs until the thread is interrupted or the jobs ring is fenced. */

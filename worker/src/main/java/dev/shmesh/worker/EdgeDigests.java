@@ -4,7 +4,6 @@ import dev.shmesh.broker.IdleStrategy;
 import dev.shmesh.broker.ManyToManyRing;
 import dev.shmesh.broker.ManyToOneRing;
 import dev.shmesh.broker.Ring;
-import dev.shmesh.broker.ShmSegment;
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -52,17 +51,16 @@ final class EdgeDigests {
 
     /** Maps the handed jobs and reply rings (before seccomp: opening /proc/self/fd/N needs O_RDWR). */
     static void start(int replyRing) throws IOException {
-        int jobsFd = HandedSegments.fd("jobs");
-        int repliesFd = HandedSegments.fd("replies");
-        if (jobsFd < 0 || repliesFd < 0) {
+        ManyToManyRing jobs = HandedSegments.map("jobs", SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING,
+                ManyToManyRing::attach);
+        ManyToOneRing replies = HandedSegments.map("replies", SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING,
+                ManyToOneRing::attach);
+        if (jobs == null || replies == null) {
             return; // no broker in this mesh: /v1/digest answers 503
         }
-        EdgeDigests e = new EdgeDigests(
-                ManyToManyRing.attach(ShmSegment.openFd(jobsFd, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING)),
-                ManyToOneRing.attach(ShmSegment.openFd(repliesFd, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING)),
-                replyRing);
-        ComputeWorker.bindCounters(e.jobs, "jobs");
-        ComputeWorker.bindCounters(e.replies, "replies-" + replyRing);
+        EdgeDigests e = new EdgeDigests(jobs, replies, replyRing);
+        HandedSegments.bindCounters(jobs, "jobs");
+        HandedSegments.bindCounters(replies, "replies-" + replyRing);
         Thread.ofPlatform().daemon().name("shmesh-digest-replies").start(e::pollReplies);
         instance = e;
     }
