@@ -94,13 +94,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
 
     /** Opens the ring at {@code path} read-write and validates it. */
     public static ManyToManyRing open(Path path) throws IOException {
-        ShmSegment segment = ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING, false);
-        try {
-            return attach(segment);
-        } catch (ShmFormatException | RuntimeException e) {
-            segment.close();
-            throw e;
-        }
+        return ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING, false).attachOrClose(ManyToManyRing::attach);
     }
 
     /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
@@ -294,6 +288,22 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             return CLOSED;
         }
         return count;
+    }
+
+    /**
+     * Positions a consumer has taken (the head moved past them) but not released yet: some consumer is
+     * inside {@link #poll} for them, or died there. Such a slot stalls producers one lap later (there is no
+     * unblock for this ring yet). Read-only and racy by nature: a diagnostic for operators and tests.
+     */
+    public int claimedUnreleased() {
+        long head = (long) LONG.getVolatile(memory, headOffset);
+        int n = 0;
+        for (long q = Math.max(0, head - slots); q < head; q++) {
+            if ((long) LONG.getAcquire(data, slotOffset(q) + SEQUENCE_OFFSET) == q + 1) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override

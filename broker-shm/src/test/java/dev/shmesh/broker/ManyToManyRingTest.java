@@ -45,6 +45,20 @@ class ManyToManyRingTest extends RingContractTest {
     }
 
     @Test
+    void aPositionIsClaimedUnreleasedOnlyWhileItsConsumerIsInsidePoll() throws Exception {
+        ManyToManyRing ring = (ManyToManyRing) ring("r");
+        ring.offer(1, bytes(8, 0), 0, 8);
+        ring.offer(1, bytes(8, 0), 0, 8);
+        assertEquals(0, ring.claimedUnreleased(), "published, not taken");
+        int[] seenInside = new int[2];
+        int[] calls = {0};
+        assertEquals(2, ring.poll((type, buffer, offset, length) -> seenInside[calls[0]++] = ring.claimedUnreleased(), 2));
+        assertEquals(1, seenInside[0], "the message being handled");
+        assertEquals(1, seenInside[1], "the first one was released before the second was taken");
+        assertEquals(0, ring.claimedUnreleased(), "all released after poll");
+    }
+
+    @Test
     void consumerThreadsShareTheWorkWithoutLossOrDuplicates() throws Exception {
         Ring ring = ring("r");
         int total = 200_000;
