@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongPredicate;
 import java.util.logging.Logger;
 
 /**
@@ -131,14 +132,30 @@ public final class BrokerConductor implements AutoCloseable {
         return paths;
     }
 
+    /** Holds leases and reaps as mesh member {@code member} (the broker's own id), not as its pid. */
+    public BrokerConductor actAs(long member) {
+        leases.actAs(member);
+        return this;
+    }
+
+    /** What one {@link #duty} round did. */
+    public record Duty(int rescued, int redelivered) {}
+
     /**
-     * One round of the broker's duties: redeliver jobs whose lease expired (deadline only: holders live in
-     * other pid namespaces), and report rings fenced since the last call.
-     *
-     * @return jobs redelivered
+     * One round of the broker's duties. Jobs that gone consumers had taken off the jobs ring but not yet leased
+     * are rescued into the lease table ({@link ManyToManyRing#releaseAbandoned}); then leases are redelivered
+     * whose deadline passed or whose holder is gone. {@code gone} tells which mesh members are gone (from the
+     * gateway, which sees its workers exit); holders live in other pid namespaces, so pids are never consulted.
      */
-    public int duty() {
-        return leases.reap(jobs, false);
+    public Duty duty(LongPredicate gone) {
+        int rescued = jobs.releaseAbandoned(gone, leases::adopt);
+        int redelivered = leases.reap(jobs, LeaseTable.Holders.members(gone));
+        return new Duty(Math.max(0, rescued), redelivered);
+    }
+
+    /** Consumers registered on the jobs ring. */
+    public int jobConsumers() {
+        return jobs.consumers();
     }
 
     /** Fence reports of every fenced ring (empty when all are healthy). */

@@ -38,6 +38,10 @@ import java.util.Optional;
  * holder); {@link #reap} (the broker, periodically) CASes an expired or orphaned LEASED slot to REAPING,
  * re-offers its copy to the ring and frees it. See the module README for the exact guarantee.
  *
+ * <p>The holder of a lease is an id: this process's pid by default, or a mesh member id ({@link #actAs}) when
+ * holders live in other pid namespaces and something else (the gateway) knows which members are gone. {@link
+ * #reap(Ring, Holders)} takes that knowledge as a {@link Holders}.
+ *
  * <p>By convention the first 8 payload bytes of a leased message are its request id (0 if shorter), so that
  * answers carry it and clients drop duplicates. Deadlines are {@link System#nanoTime()} values: on Linux
  * CLOCK_MONOTONIC, the same in every process of a host. Thread-safety: {@link #pollLeased} from one thread per
@@ -51,6 +55,23 @@ public final class LeaseTable implements AutoCloseable {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final long PID = ProcessHandle.current().pid();
     private static final long START_MILLIS = startMillis(ProcessHandle.current());
+
+    /** Who is gone, for {@link #reap(Ring, Holders)}. */
+    @FunctionalInterface
+    public interface Holders {
+        /** Holders are pids of this pid namespace: gone when no such process (with that start time) lives. */
+        Holders PIDS = LeaseTable::pidGone;
+        /** Nothing is known: leases end by deadline only. */
+        Holders UNKNOWN = (holder, startMillis) -> false;
+
+        /** Whether {@code holder} (a pid, or a member id) is gone; {@code startMillis} is 0 when not recorded. */
+        boolean gone(long holder, long startMillis);
+
+        /** Holders are member ids and {@code gone} says which are gone. */
+        static Holders members(java.util.function.LongPredicate gone) {
+            return (holder, startMillis) -> gone.test(holder);
+        }
+    }
 
     /** Receives a leased message; the payload is the lease slot's copy, valid until {@link #complete}. */
     @FunctionalInterface
@@ -71,6 +92,8 @@ public final class LeaseTable implements AutoCloseable {
     private LeaseHandler handler;
     private RingCounters counters;
     private long corrupt;
+    private long holder = PID;
+    private long holderStartMillis = START_MILLIS;
     private final MessageHandler fill = this::fill;
 
     private LeaseTable(ShmSegment segment, int slots, int maxPayloadLength) {
@@ -122,6 +145,25 @@ public final class LeaseTable implements AutoCloseable {
         return new LeaseTable(segment, slots, max);
     }
 
+    /**
+     * Holds leases (and reaps) as mesh member {@code member} (1..2^32-1) instead of this process's pid: for
+     * processes in other pid namespaces, whose liveness the caller of {@link #reap(Ring, Holders)} learns from
+     * elsewhere. Call before the first use.
+     */
+    public LeaseTable actAs(long member) {
+        if (member <= 0 || member > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("member=" + member + " must be in [1, 2^32)");
+        }
+        this.holder = member;
+        this.holderStartMillis = 0;
+        return this;
+    }
+
+    /** The id this table holds leases as: the pid, or the member given to {@link #actAs}. */
+    public long holder() {
+        return holder;
+    }
+
     /** Counts redeliveries and expired leases done by {@link #reap} in this process. */
     public void bindCounters(RingCounters counters) {
         this.counters = counters;
@@ -129,11 +171,12 @@ public final class LeaseTable implements AutoCloseable {
 
     /**
      * Takes up to {@code limit} messages from {@code ring}, each under a lease of {@code leaseNanos} held by this
-     * process, and hands them to {@code handler}.
+     * table's holder, and hands them to {@code handler}. Pass a registered {@link ManyToManyRing.Consumer} as
+     * {@code ring} so that a death inside the poll itself is recoverable too.
      *
      * @return messages leased, or {@link #NO_FREE_LEASE}, or a negative {@link Ring} sentinel from the poll
      */
-    public int pollLeased(Ring ring, LeaseHandler handler, int limit, long leaseNanos) {
+    public int pollLeased(MessageSource ring, LeaseHandler handler, int limit, long leaseNanos) {
         if (limit <= 0 || leaseNanos <= 0) {
             throw new IllegalArgumentException("limit=" + limit + ", leaseNanos=" + leaseNanos + " must be positive");
         }
@@ -147,7 +190,7 @@ public final class LeaseTable implements AutoCloseable {
             int slot = cursor;
             cursor = cursor + 1 == slots ? 0 : cursor + 1;
             if ((long) LONG.getAcquire(region, word(slot)) == FREE
-                    && LONG.compareAndSet(region, word(slot), (long) FREE, ownerState(PID, CLAIMING))) {
+                    && LONG.compareAndSet(region, word(slot), (long) FREE, ownerState(holder, CLAIMING))) {
                 reserved[reservedCount++] = slot;
             }
         }
@@ -160,7 +203,7 @@ public final class LeaseTable implements AutoCloseable {
             return ring.poll(fill, reservedCount);
         } finally {
             for (int i = nextReserved; i < reservedCount; i++) {
-                LONG.compareAndSet(region, word(reserved[i]), ownerState(PID, CLAIMING), (long) FREE);
+                LONG.compareAndSet(region, word(reserved[i]), ownerState(holder, CLAIMING), (long) FREE);
             }
             this.handler = null;
         }
@@ -172,18 +215,18 @@ public final class LeaseTable implements AutoCloseable {
         if (length > maxPayloadLength) {
             // cannot be leased: hand it over unleased rather than lose it
             handler.onLease(-1, 0, type, buffer, offset, length);
-            LONG.compareAndSet(region, word(slot), ownerState(PID, CLAIMING), (long) FREE);
+            LONG.compareAndSet(region, word(slot), ownerState(holder, CLAIMING), (long) FREE);
             return;
         }
         long requestId = length >= Long.BYTES ? buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) : 0;
-        region.set(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET, START_MILLIS);
+        region.set(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET, holderStartMillis);
         region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, System.nanoTime() + leaseNanos);
         region.set(ValueLayout.JAVA_LONG, s + REQUEST_ID_OFFSET, requestId);
         region.set(ValueLayout.JAVA_INT, s + TYPE_OFFSET, type);
         region.set(ValueLayout.JAVA_INT, s + LENGTH_OFFSET, length);
         MemorySegment.copy(buffer, offset, region, s + PAYLOAD_OFFSET, length);
         // published before the ring frees the message: a crash from here on leaves a lease to reap
-        LONG.setRelease(region, s + OWNER_STATE_OFFSET, ownerState(PID, LEASED));
+        LONG.setRelease(region, s + OWNER_STATE_OFFSET, ownerState(holder, LEASED));
         handler.onLease(slot, requestId, type, region, s + PAYLOAD_OFFSET, length);
     }
 
@@ -195,36 +238,38 @@ public final class LeaseTable implements AutoCloseable {
      */
     public boolean complete(int lease) {
         checkLease(lease);
-        return LONG.compareAndSet(region, word(lease), ownerState(PID, LEASED), (long) FREE);
+        return LONG.compareAndSet(region, word(lease), ownerState(holder, LEASED), (long) FREE);
     }
 
     /** Moves lease {@code lease}'s deadline to now + {@code leaseNanos}; false when it is no longer held. */
     public boolean extend(int lease, long leaseNanos) {
         checkLease(lease);
-        if ((long) LONG.getAcquire(region, word(lease)) != ownerState(PID, LEASED)) {
+        if ((long) LONG.getAcquire(region, word(lease)) != ownerState(holder, LEASED)) {
             return false;
         }
         LONG.setRelease(region, slotOffset(lease) + DEADLINE_OFFSET, System.nanoTime() + leaseNanos);
-        return (long) LONG.getAcquire(region, word(lease)) == ownerState(PID, LEASED);
+        return (long) LONG.getAcquire(region, word(lease)) == ownerState(holder, LEASED);
     }
 
     /**
      * Re-offers to {@code ring} every leased message whose deadline passed or whose holder died (and every message
      * of a reaper that died mid-way), then frees its slot. A message the ring refuses (back pressure) stays leased
-     * and is retried by the next call. For the broker; allocates (process liveness checks).
+     * and is retried by the next call. Holders are pids ({@link Holders#PIDS}); allocates.
      *
      * @return messages redelivered
      */
     public int reap(Ring ring) {
-        return reap(ring, true);
+        return reap(ring, Holders.PIDS);
     }
 
     /**
-     * {@link #reap(Ring)}; with {@code holdersVisible} false only deadlines count. Use that when lease holders
-     * run in other pid namespaces (sandboxed workers): their pids mean nothing here, and a pid that happens to
-     * exist here must not be taken for the holder. A CLAIMING slot of a dead holder is then never freed.
+     * {@link #reap(Ring)} with {@code holders} saying who is gone: {@link Holders#UNKNOWN} when holders run in
+     * other pid namespaces and nothing else is known (deadlines only: a pid that happens to exist here must not be
+     * taken for the holder, and a CLAIMING slot of a dead holder is then never freed), or {@link Holders#members}
+     * when the holders are mesh members and the gateway says which are gone: their leases are redelivered at once
+     * and their CLAIMING slots freed.
      */
-    public int reap(Ring ring, boolean holdersVisible) {
+    public int reap(Ring ring, Holders holders) {
         int redelivered = 0;
         long now = System.nanoTime();
         for (int slot = 0; slot < slots; slot++) {
@@ -234,21 +279,20 @@ public final class LeaseTable implements AutoCloseable {
             if (state == FREE) {
                 continue;
             }
-            long holder = owner(word);
+            long owner = owner(word);
             if (state == CLAIMING) {
-                if (holdersVisible && !isAlive(holder, 0)) {
+                if (owner != holder && holders.gone(owner, 0)) {
                     LONG.compareAndSet(region, word(slot), word, (long) FREE); // the message is still in the ring
                 }
                 continue;
             }
             boolean expired = state == LEASED && now - region.get(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET) > 0;
-            boolean orphaned = state == REAPING
-                    ? !isAlive(holder, 0)
-                    : holdersVisible && !isAlive(holder, region.get(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET));
+            boolean orphaned = owner != holder && holders.gone(owner,
+                    state == REAPING ? 0 : region.get(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET));
             if ((state != LEASED && state != REAPING) || !(expired || orphaned)) {
                 continue;
             }
-            if (!LONG.compareAndSet(region, word(slot), word, ownerState(PID, REAPING))) {
+            if (!LONG.compareAndSet(region, word(slot), word, ownerState(holder, REAPING))) {
                 continue; // completed or taken by another reaper meanwhile
             }
             int type = region.get(ValueLayout.JAVA_INT, s + TYPE_OFFSET);
@@ -273,6 +317,38 @@ public final class LeaseTable implements AutoCloseable {
             }
         }
         return redelivered;
+    }
+
+    /**
+     * Takes a message rescued from a gone consumer ({@link ManyToManyRing#releaseAbandoned}) as a lease of this
+     * table's holder that has already expired, so that the next {@link #reap} re-offers it; a
+     * {@link ManyToManyRing.Rescuer}. Its redelivery counts as redelivered and as an expired lease.
+     *
+     * @return false when no lease slot is free or the message is longer than the slots hold
+     */
+    public boolean adopt(int type, MemorySegment buffer, long offset, int length) {
+        if (type <= 0 || length < 0 || length > maxPayloadLength) {
+            return false;
+        }
+        for (int scanned = 0; scanned < slots; scanned++) {
+            int slot = cursor;
+            cursor = cursor + 1 == slots ? 0 : cursor + 1;
+            if ((long) LONG.getAcquire(region, word(slot)) != FREE
+                    || !LONG.compareAndSet(region, word(slot), (long) FREE, ownerState(holder, CLAIMING))) {
+                continue;
+            }
+            long s = slotOffset(slot);
+            region.set(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET, holderStartMillis);
+            region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, System.nanoTime()); // expired from now on
+            region.set(ValueLayout.JAVA_LONG, s + REQUEST_ID_OFFSET,
+                    length >= Long.BYTES ? buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) : 0);
+            region.set(ValueLayout.JAVA_INT, s + TYPE_OFFSET, type);
+            region.set(ValueLayout.JAVA_INT, s + LENGTH_OFFSET, length);
+            MemorySegment.copy(buffer, offset, region, s + PAYLOAD_OFFSET, length);
+            LONG.setRelease(region, word(slot), ownerState(holder, LEASED));
+            return true;
+        }
+        return false;
     }
 
     /** Slots whose contents {@link #reap} refused as corrupt, in this process. */
@@ -318,12 +394,12 @@ public final class LeaseTable implements AutoCloseable {
         }
     }
 
-    private static boolean isAlive(long pid, long startMillis) {
+    private static boolean pidGone(long pid, long startMillis) {
         if (pid == PID) {
-            return startMillis == 0 || startMillis == START_MILLIS;
+            return startMillis != 0 && startMillis != START_MILLIS;
         }
         Optional<ProcessHandle> p = ProcessHandle.of(pid);
-        return p.isPresent() && p.get().isAlive() && (startMillis == 0 || startMillis(p.get()) == startMillis);
+        return p.isEmpty() || !p.get().isAlive() || (startMillis != 0 && startMillis(p.get()) != startMillis);
     }
 
     private static long startMillis(ProcessHandle process) {

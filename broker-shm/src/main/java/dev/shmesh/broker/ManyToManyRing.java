@@ -13,6 +13,7 @@ import static dev.shmesh.broker.internal.SlotDescriptor.LENGTH_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.SEQUENCE_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.TYPE_OFFSET;
 
+import dev.shmesh.broker.internal.ConsumerTableDescriptor;
 import dev.shmesh.broker.internal.RingDescriptor;
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import dev.shmesh.broker.internal.SlotDescriptor;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.function.LongPredicate;
 
 /**
  * A many-to-many (MPMC) ring of fixed-size slots ({@link SlotDescriptor}) in its own shared-memory segment
@@ -33,6 +35,14 @@ import java.nio.file.Path;
  * Messages leave in tail order, but with several consumers each sees a subsequence and handlers run
  * concurrently — per-producer order across consumers is not guaranteed.
  *
+ * <p>A consumer that can die (another process) takes messages through a registered {@link Consumer}: it names
+ * the position it is taking in its record of the ring's consumer table ({@link ConsumerTableDescriptor}) before
+ * it CASes the head. When it dies inside {@code poll} — between taking a position and freeing it — the message is
+ * still in its slot and its record names it: {@link #releaseAbandoned} (the broker, told that the member is gone)
+ * hands the message to a rescuer and frees the slot, so nothing is lost and the ring does not stall there. A
+ * consumer frees its slot with a CAS, so a slot rescued under a consumer wrongly declared gone is never freed
+ * twice. Plain {@link #poll} (no record) is for consumers that live as long as the ring.
+ *
  * <p>The sequences are untrusted: a sequence that is impossible for the observed head/tail fences the ring.
  * Thread-safety: see {@link Ring}; any number of consumer threads and processes.
  */
@@ -40,18 +50,21 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     private final int slotLength;
     private final int slots;
     private final long slotMask;
+    private final long consumersOffset;
 
     private ManyToManyRing(ShmSegment segment, int slots, int slotLength, int maxPayloadLength) {
         super(segment, slots * slotLength, maxPayloadLength);
         this.slotLength = slotLength;
         this.slots = slots;
         this.slotMask = slots - 1;
+        this.consumersOffset = SegmentHeaderDescriptor.LENGTH + ConsumerTableDescriptor.tableOffset(slots * slotLength);
     }
 
     /** Bytes a segment holding {@code slots} slots for payloads of up to {@code maxPayloadLength} needs. */
     public static long segmentLength(int slots, int maxPayloadLength) {
         return SegmentHeaderDescriptor.LENGTH
-                + RingDescriptor.regionLength(slots * SlotDescriptor.slotLength(maxPayloadLength));
+                + ConsumerTableDescriptor.tableOffset(slots * SlotDescriptor.slotLength(maxPayloadLength))
+                + ConsumerTableDescriptor.LENGTH;
     }
 
     public static ManyToManyRing create(String mesh, String name, int slots, int maxPayloadLength)
@@ -82,6 +95,10 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             long data = base + RingDescriptor.DATA_OFFSET;
             for (int i = 0; i < slots; i++) {
                 m.set(ValueLayout.JAVA_LONG, data + (long) i * slotLength + SEQUENCE_OFFSET, i);
+            }
+            for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+                m.set(ValueLayout.JAVA_LONG, base + ConsumerTableDescriptor.recordOffset(slots * slotLength, i)
+                        + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
             }
             segment.publish();
             return new ManyToManyRing(segment, slots, slotLength, maxPayloadLength);
@@ -216,6 +233,11 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
 
     @Override
     public int poll(MessageHandler handler, int limit) {
+        return poll(handler, limit, -1);
+    }
+
+    /** {@link #poll}; {@code claimOffset} is the caller's consumer record's claim word, or -1 for none. */
+    private int poll(MessageHandler handler, int limit, long claimOffset) {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit=" + limit + " must be positive");
         }
@@ -235,6 +257,10 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                     long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
                     long difference = sequence - (position + 1);
                     if (difference == 0) {
+                        if (claimOffset >= 0) {
+                            // named before it is taken: if we die holding it, releaseAbandoned finds it here
+                            LONG.setVolatile(memory, claimOffset, position);
+                        }
                         if (LONG.compareAndSet(memory, headOffset, position, position + 1)) {
                             break;
                         }
@@ -270,10 +296,15 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                         handler.onMessage(type, data, slot + HEADER_LENGTH, length);
                     }
                 } finally {
-                    LONG.setRelease(data, slot + SEQUENCE_OFFSET, position + slots);
+                    // a CAS, not a store: a slot releaseAbandoned already freed (we were declared gone) may be
+                    // a producer's again
+                    LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, position + 1, position + slots);
                 }
             }
         } finally {
+            if (claimOffset >= 0) {
+                LONG.setRelease(memory, claimOffset, ConsumerTableDescriptor.NO_CLAIM);
+            }
             RingCounters c = counters;
             if (c != null && count > 0) {
                 c.addDequeued(count);
@@ -291,9 +322,156 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     /**
+     * Registers a consumer for mesh member {@code member} (&gt; 0) in a free record of the ring's consumer table.
+     * Poll through it when the consumer may die while the ring lives on; {@link Consumer#close()} frees the
+     * record, and so does {@link #releaseAbandoned} once the member is gone.
+     *
+     * @throws IllegalStateException when all {@value ConsumerTableDescriptor#RECORDS} records are taken
+     */
+    public Consumer consumer(long member) {
+        if (member <= 0) {
+            throw new IllegalArgumentException("member=" + member + " must be positive");
+        }
+        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+            long record = recordOffset(i);
+            if ((long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET) == 0
+                    && LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, 0L, member)) {
+                LONG.setVolatile(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
+                return new Consumer(member, record);
+            }
+        }
+        throw new IllegalStateException("all " + ConsumerTableDescriptor.RECORDS + " consumer records of " + this
+                + " are taken: close consumers that are done, or let the broker release those of gone members");
+    }
+
+    /** A registered consumer of this ring: {@link #poll} records what it takes (see the class comment). */
+    public final class Consumer implements MessageSource, AutoCloseable {
+        private final long member;
+        private final long record;
+        private boolean closed;
+
+        private Consumer(long member, long record) {
+            this.member = member;
+            this.record = record;
+        }
+
+        /** {@link ManyToManyRing#poll}, recording each position before taking it. */
+        @Override
+        public int poll(MessageHandler handler, int limit) {
+            if (closed) {
+                throw new IllegalStateException("consumer of member " + member + " is closed");
+            }
+            return ManyToManyRing.this.poll(handler, limit, record + ConsumerTableDescriptor.CLAIM_OFFSET);
+        }
+
+        @Override
+        public int maxPayloadLength() {
+            return maxPayloadLength;
+        }
+
+        public long member() {
+            return member;
+        }
+
+        public ManyToManyRing ring() {
+            return ManyToManyRing.this;
+        }
+
+        /** Frees the record (not from inside {@link #poll}). */
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                LONG.setRelease(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
+                LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, member, 0L);
+            }
+        }
+    }
+
+    /** Takes a message off a gone consumer's slot; false to leave it there and try again on the next call. */
+    @FunctionalInterface
+    public interface Rescuer {
+        boolean rescue(int type, MemorySegment buffer, long offset, int length);
+    }
+
+    /**
+     * The broker's side of consumer death: for every consumer record whose member {@code gone} says is gone, a
+     * position it took and did not free is handed to {@code rescuer} (e.g. {@link LeaseTable#adopt}, which makes it
+     * an expired lease to redeliver) and then freed; then the record is freed. A position that a live consumer's
+     * record also names is left for this call's next round (that consumer may be the one that took it). Padding
+     * (an aborted claim) is freed without a rescue. Call it from one thread; allocation-free.
+     *
+     * @return positions rescued and freed, or {@link #FENCED} when a gone consumer's slot holds an impossible
+     *     header (the ring is fenced)
+     */
+    public int releaseAbandoned(LongPredicate gone, Rescuer rescuer) {
+        int released = 0;
+        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+            long record = recordOffset(i);
+            long member = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET);
+            if (member == 0 || !gone.test(member)) {
+                continue;
+            }
+            long claim = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET);
+            if (claim >= 0 && claim < (long) LONG.getVolatile(memory, headOffset)) {
+                long slot = slotOffset(claim);
+                if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) == claim + 1) {
+                    if (claimedByLiveConsumer(claim, gone)) {
+                        continue; // maybe theirs: look again next time
+                    }
+                    int length = data.get(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET);
+                    int type = data.get(ValueLayout.JAVA_INT, slot + TYPE_OFFSET);
+                    if (length < 0 || length > maxPayloadLength) {
+                        return fence(FENCE_BAD_RECORD_LENGTH, claim);
+                    }
+                    if (type <= 0 && type != PADDING_TYPE) {
+                        return fence(FENCE_BAD_RECORD_TYPE, claim);
+                    }
+                    if (type != PADDING_TYPE && !rescuer.rescue(type, data, slot + HEADER_LENGTH, length)) {
+                        continue;
+                    }
+                    if (LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, claim + 1, claim + slots)) {
+                        released++;
+                    }
+                }
+            }
+            LONG.setRelease(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
+            LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, member, 0L);
+        }
+        return released;
+    }
+
+    private boolean claimedByLiveConsumer(long position, LongPredicate gone) {
+        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+            long record = recordOffset(i);
+            long member = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET);
+            if (member != 0 && !gone.test(member)
+                    && (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET) == position) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Consumer records in use. */
+    public int consumers() {
+        int n = 0;
+        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+            if ((long) LONG.getAcquire(memory, recordOffset(i) + ConsumerTableDescriptor.MEMBER_OFFSET) != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private long recordOffset(int i) {
+        return consumersOffset + (long) i * ConsumerTableDescriptor.RECORD_LENGTH;
+    }
+
+    /**
      * Positions a consumer has taken (the head moved past them) but not released yet: some consumer is
-     * inside {@link #poll} for them, or died there. Such a slot stalls producers one lap later (there is no
-     * unblock for this ring yet). Read-only and racy by nature: a diagnostic for operators and tests.
+     * inside {@link #poll} for them, or died there ({@link #releaseAbandoned} frees those). Such a slot stalls
+     * producers one lap later. Read-only and racy by nature: a diagnostic for operators and tests.
      */
     public int claimedUnreleased() {
         long head = (long) LONG.getVolatile(memory, headOffset);

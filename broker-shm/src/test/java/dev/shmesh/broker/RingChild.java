@@ -13,10 +13,25 @@ import java.nio.file.Path;
  * wake    mpsc|mpmc PATH DELAY_MS                              one message after a delay
  * lease-and-die mpsc|mpmc PATH LEASES_PATH                     lease one message for an hour, then halt(42)
  * claim-and-die mpsc|mpmc PATH                                 claim a record, write half of it, halt(42)
+ * take-and-hang mpmc PATH MEMBER [LEASES_PATH]                   as a registered consumer, take one message (under
+ *                                                                a lease when LEASES_PATH is given), print "taken"
+ *                                                                inside the ring's poll, and hang there to be killed
  * </pre>
  */
 public final class RingChild {
     private RingChild() {}
+
+    private static void hang() {
+        System.out.println("taken");
+        System.out.flush();
+        while (true) {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException ignored) {
+                // wait for SIGKILL
+            }
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         Path path = Path.of(args[2]);
@@ -72,6 +87,19 @@ public final class RingChild {
                     }
                     ring.buffer().set(ValueLayout.JAVA_LONG_UNALIGNED, index, 1234L);
                     Runtime.getRuntime().halt(42); // die between tryClaim and commit
+                }
+                case "take-and-hang" -> {
+                    long member = Long.parseLong(args[3]);
+                    ManyToManyRing.Consumer consumer = ((ManyToManyRing) ring).consumer(member);
+                    LeaseTable leases = args.length > 4 ? LeaseTable.open(Path.of(args[4])).actAs(member) : null;
+                    while (true) {
+                        if (leases != null) {
+                            leases.pollLeased(consumer, (l, id, t, p, o, len) -> hang(), 1, 3_600_000_000_000L);
+                        } else {
+                            consumer.poll((t, b, o, len) -> hang(), 1);
+                        }
+                        Thread.onSpinWait();
+                    }
                 }
                 default -> throw new IllegalArgumentException("mode=" + args[0]);
             }

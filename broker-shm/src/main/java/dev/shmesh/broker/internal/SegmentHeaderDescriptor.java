@@ -37,7 +37,7 @@ public final class SegmentHeaderDescriptor {
     /** "SHMESHSG" read as a little-endian long. */
     public static final long MAGIC = 0x47534853454D4853L;
 
-    public static final int MAJOR_VERSION = 1;
+    public static final int MAJOR_VERSION = 2;
     public static final int MINOR_VERSION = 0;
     public static final int VERSION = (MAJOR_VERSION << 16) | MINOR_VERSION;
 

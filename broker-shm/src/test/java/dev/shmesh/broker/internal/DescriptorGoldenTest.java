@@ -22,7 +22,7 @@ class DescriptorGoldenTest {
         assertEquals(24, SegmentHeaderDescriptor.CREATOR_START_TIME_OFFSET);
         assertEquals(32, SegmentHeaderDescriptor.TOTAL_LENGTH_OFFSET);
         assertEquals(128, SegmentHeaderDescriptor.LENGTH);
-        assertEquals(0x0001_0000, SegmentHeaderDescriptor.VERSION);
+        assertEquals(0x0002_0000, SegmentHeaderDescriptor.VERSION);
         assertEquals(1, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING);
         assertEquals(2, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING);
         assertEquals(3, SegmentHeaderDescriptor.KIND_COUNTERS);
@@ -79,6 +79,18 @@ class DescriptorGoldenTest {
         assertEquals(16, SlotDescriptor.HEADER_LENGTH);
         assertEquals(80, SlotDescriptor.slotLength(64));
         assertEquals(24, SlotDescriptor.slotLength(1));
+    }
+
+    @Test
+    void mpmcConsumerTable() {
+        assertEquals(64, ConsumerTableDescriptor.RECORDS);
+        assertEquals(128, ConsumerTableDescriptor.RECORD_LENGTH);
+        assertEquals(0, ConsumerTableDescriptor.MEMBER_OFFSET);
+        assertEquals(8, ConsumerTableDescriptor.CLAIM_OFFSET);
+        assertEquals(8192, ConsumerTableDescriptor.LENGTH);
+        assertEquals(1152, ConsumerTableDescriptor.tableOffset(4 * 80)); // 768 + 320 = 1088, rounded up to 128
+        assertEquals(768 + 1024 + 128, ConsumerTableDescriptor.recordOffset(1024, 1));
+        assertEquals(896, ConsumerTableDescriptor.tableOffset(24)); // 792 rounded up to 128
     }
 
     @Test

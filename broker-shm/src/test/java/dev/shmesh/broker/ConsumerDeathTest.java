@@ -1,0 +1,161 @@
+package dev.shmesh.broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A consumer process SIGKILLed inside a many-to-many ring's poll — after it took a position, before it freed the
+ * slot — loses nothing once the broker is told the member is gone, and the ring does not stall there.
+ */
+@Timeout(90)
+class ConsumerDeathTest {
+    private static final long MEMBER = 7;
+
+    private final ShmFiles files = new ShmFiles();
+    private final Arena arena = Arena.ofShared();
+    private final List<Process> children = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : children) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        arena.close();
+        files.deleteAll();
+    }
+
+    private void offerRequest(Ring ring, long requestId) {
+        MemorySegment src = arena.allocate(16);
+        src.set(ValueLayout.JAVA_LONG, 0, requestId);
+        src.set(ValueLayout.JAVA_LONG, 8, requestId * 10);
+        assertTrue(ring.offer(3, src, 0, 16) >= 0, "offer of " + requestId);
+    }
+
+    private static List<Long> drainRequestIds(Ring ring) {
+        List<Long> ids = new ArrayList<>();
+        ring.poll((type, buffer, offset, length) -> ids.add(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset)), 100);
+        return ids;
+    }
+
+    /** Starts a consumer that takes one message and hangs inside poll; returns once it has taken it, then kills it. */
+    private void takeAndKill(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
+                "-cp", System.getProperty("java.class.path"), RingChild.class.getName(), "take-and-hang", "mpmc"));
+        command.addAll(List.of(args));
+        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        children.add(child);
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("taken", out.readLine(), "the child took the message inside poll");
+        child.destroyForcibly(); // SIGKILL
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aPositionTakenByAKilledConsumerIsRescuedAndTheRingMovesOn() throws Exception {
+        Path path = files.path("jobs");
+        try (ManyToManyRing ring = ManyToManyRing.create(path, 4, 64)) {
+            offerRequest(ring, 1);
+            takeAndKill(path.toString(), Long.toString(MEMBER));
+            assertEquals(1, ring.consumers(), "the dead consumer's record is still registered");
+            assertEquals(1, ring.claimedUnreleased(), "it died holding position 0");
+
+            // without a rescue, the ring stalls at that slot one lap later
+            for (long id = 2; id <= 4; id++) {
+                offerRequest(ring, id);
+            }
+            assertEquals(List.of(2L, 3L, 4L), drainRequestIds(ring));
+            MemorySegment src = arena.allocate(16);
+            assertEquals(Ring.BACK_PRESSURED, ring.offer(3, src, 0, 16), "stalled at the dead consumer's slot");
+
+            assertEquals(0, ring.releaseAbandoned(m -> false, (t, b, o, n) -> true), "nobody is gone yet");
+            List<Long> rescued = new ArrayList<>();
+            assertEquals(1, ring.releaseAbandoned(m -> m == MEMBER, (type, buffer, offset, length) -> {
+                assertEquals(3, type);
+                assertEquals(16, length);
+                rescued.add(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset));
+                return buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset + 8) == 10;
+            }));
+            assertEquals(List.of(1L), rescued, "the message the consumer died with");
+            assertEquals(0, ring.claimedUnreleased());
+            assertEquals(0, ring.consumers(), "the gone member's record is free again");
+            assertEquals(0, ring.releaseAbandoned(m -> m == MEMBER, (t, b, o, n) -> true), "rescued once");
+
+            for (long id = 5; id <= 8; id++) {
+                offerRequest(ring, id); // a whole lap again
+            }
+            assertEquals(List.of(5L, 6L, 7L, 8L), drainRequestIds(ring));
+            assertTrue(!ring.isFenced());
+        }
+    }
+
+    @Test
+    void aRescuerThatCannotTakeTheMessageLeavesItForTheNextRound() throws Exception {
+        Path path = files.path("jobs");
+        try (ManyToManyRing ring = ManyToManyRing.create(path, 4, 64)) {
+            offerRequest(ring, 11);
+            takeAndKill(path.toString(), Long.toString(MEMBER));
+            assertEquals(0, ring.releaseAbandoned(m -> m == MEMBER, (t, b, o, n) -> false));
+            assertEquals(1, ring.claimedUnreleased(), "still held: nothing was lost");
+            assertEquals(1, ring.consumers());
+            assertEquals(1, ring.releaseAbandoned(m -> m == MEMBER, (t, b, o, n) -> true));
+        }
+    }
+
+    @Test
+    void theBrokerTurnsAKilledLeaseHoldersJobsIntoRedeliveriesAtOnce() throws Exception {
+        Path ringPath = files.path("jobs");
+        Path leasesPath = files.path("leases");
+        try (ManyToManyRing ring = ManyToManyRing.create(ringPath, 8, 64);
+                LeaseTable leases = LeaseTable.create(leasesPath, 8, 64).actAs(1)) {
+            offerRequest(ring, 21);
+            // leased (one hour) and hung inside poll: the job is in the lease table *and* still in its slot
+            takeAndKill(ringPath.toString(), Long.toString(MEMBER), leasesPath.toString());
+            assertEquals(1, leases.inUse());
+            assertEquals(1, ring.claimedUnreleased());
+            assertEquals(0, leases.reap(ring, LeaseTable.Holders.UNKNOWN), "deadline an hour away");
+
+            java.util.function.LongPredicate gone = m -> m == MEMBER;
+            assertEquals(1, ring.releaseAbandoned(gone, leases::adopt), "the slot's copy goes to an expired lease");
+            assertEquals(2, leases.inUse());
+            assertEquals(2, leases.reap(ring, LeaseTable.Holders.members(gone)));
+            assertEquals(0, leases.inUse());
+            assertEquals(List.of(21L, 21L), drainRequestIds(ring),
+                    "at-least-once: both copies come back, the request id lets the requester answer once");
+        }
+    }
+
+    @Test
+    void leasesOfAGoneMemberAreRedeliveredAndItsReservationsFreedWithoutWaitingForTheDeadline() throws Exception {
+        try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 8, 64);
+                LeaseTable dead = LeaseTable.create(files.path("leases"), 4, 64).actAs(5);
+                LeaseTable live = LeaseTable.open(files.path("leases")).actAs(6);
+                LeaseTable broker = LeaseTable.open(files.path("leases")).actAs(1)) {
+            offerRequest(ring, 31);
+            offerRequest(ring, 32);
+            long hour = TimeUnit.HOURS.toNanos(1);
+            assertEquals(1, dead.pollLeased(ring, (l, id, t, p, o, n) -> {}, 1, hour));
+            assertEquals(1, live.pollLeased(ring, (l, id, t, p, o, n) -> {}, 1, hour));
+            assertEquals(2, broker.inUse());
+            assertEquals(1, broker.reap(ring, LeaseTable.Holders.members(m -> m == 5)));
+            assertEquals(List.of(31L), drainRequestIds(ring), "member 5's job, and only that");
+            assertEquals(1, broker.inUse(), "member 6 still holds its lease");
+            assertEquals(0, broker.reap(ring, LeaseTable.Holders.members(m -> m > 6)), "ids not yet known are not gone");
+        }
+    }
+}
