@@ -139,23 +139,39 @@ public final class BrokerConductor implements AutoCloseable {
     }
 
     /** What one {@link #duty} round did. */
-    public record Duty(int rescued, int redelivered) {}
+    public record Duty(int rescued, int claimsPublished, int redelivered) {}
+
+    private int rescuedThisRound;
 
     /**
-     * One round of the broker's duties. Jobs that gone consumers had taken off the jobs ring but not yet leased
-     * are rescued into the lease table ({@link ManyToManyRing#releaseAbandoned}); then leases are redelivered
-     * whose deadline passed or whose holder is gone. {@code gone} tells which mesh members are gone (from the
-     * gateway, which sees its workers exit); holders live in other pid namespaces, so pids are never consulted.
+     * One round of the broker's duties. A gone member's hold on the jobs ring is released
+     * ({@link ManyToManyRing#releaseAbandoned}): jobs a gone compute had taken but not leased are rescued into the
+     * lease table, and a claim a gone edge never committed is published as padding so that computes get past it.
+     * Then leases are redelivered whose deadline passed or whose holder is gone. {@code gone} tells which mesh
+     * members are gone (from the gateway, which sees its workers exit); holders live in other pid namespaces, so
+     * pids are never consulted.
      */
     public Duty duty(LongPredicate gone) {
-        int rescued = jobs.releaseAbandoned(gone, leases::adopt);
+        rescuedThisRound = 0;
+        int released = jobs.releaseAbandoned(gone, (type, buffer, offset, length) -> {
+            boolean adopted = leases.adopt(type, buffer, offset, length);
+            if (adopted) {
+                rescuedThisRound++;
+            }
+            return adopted;
+        });
         int redelivered = leases.reap(jobs, LeaseTable.Holders.members(gone));
-        return new Duty(Math.max(0, rescued), redelivered);
+        return new Duty(rescuedThisRound, Math.max(0, released - rescuedThisRound), redelivered);
     }
 
     /** Consumers registered on the jobs ring. */
     public int jobConsumers() {
         return jobs.consumers();
+    }
+
+    /** Producers registered on the jobs ring. */
+    public int jobProducers() {
+        return jobs.producers();
     }
 
     /** Fence reports of every fenced ring (empty when all are healthy). */

@@ -13,7 +13,7 @@ import static dev.shmesh.broker.internal.SlotDescriptor.LENGTH_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.SEQUENCE_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.TYPE_OFFSET;
 
-import dev.shmesh.broker.internal.ConsumerTableDescriptor;
+import dev.shmesh.broker.internal.MemberTableDescriptor;
 import dev.shmesh.broker.internal.RingDescriptor;
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import dev.shmesh.broker.internal.SlotDescriptor;
@@ -35,13 +35,16 @@ import java.util.function.LongPredicate;
  * Messages leave in tail order, but with several consumers each sees a subsequence and handlers run
  * concurrently — per-producer order across consumers is not guaranteed.
  *
- * <p>A consumer that can die (another process) takes messages through a registered {@link Consumer}: it names
- * the position it is taking in its record of the ring's consumer table ({@link ConsumerTableDescriptor}) before
- * it CASes the head. When it dies inside {@code poll} — between taking a position and freeing it — the message is
- * still in its slot and its record names it: {@link #releaseAbandoned} (the broker, told that the member is gone)
- * hands the message to a rescuer and frees the slot, so nothing is lost and the ring does not stall there. A
- * consumer frees its slot with a CAS, so a slot rescued under a consumer wrongly declared gone is never freed
- * twice. Plain {@link #poll} (no record) is for consumers that live as long as the ring.
+ * <p>Producers and consumers that can die (other processes) register as mesh members ({@link #producer},
+ * {@link #consumer}): each names the position it is about to take in its record of the ring's member table
+ * ({@link MemberTableDescriptor}) before it CASes the tail or head. A consumer that dies inside {@code poll} —
+ * between taking a position and freeing it — leaves the message in its slot, named by its record; a producer that
+ * dies between {@code tryClaim} and {@code commit} leaves an unpublished slot that would stall every consumer.
+ * {@link #releaseAbandoned} (the broker, told that the member is gone) hands the consumer's message to a rescuer and
+ * frees the slot, and publishes the producer's claim as padding, so nothing queued is lost and the ring moves on.
+ * Registered parties free and publish slots with a CAS, so a slot released under a member wrongly declared gone is
+ * never released twice. Plain {@link #poll} and {@link #tryClaim} (no record) are for parties that live as long as
+ * the ring.
  *
  * <p>The sequences are untrusted: a sequence that is impossible for the observed head/tail fences the ring.
  * Thread-safety: see {@link Ring}; any number of consumer threads and processes.
@@ -57,14 +60,14 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         this.slotLength = slotLength;
         this.slots = slots;
         this.slotMask = slots - 1;
-        this.consumersOffset = SegmentHeaderDescriptor.LENGTH + ConsumerTableDescriptor.tableOffset(slots * slotLength);
+        this.consumersOffset = SegmentHeaderDescriptor.LENGTH + MemberTableDescriptor.tableOffset(slots * slotLength);
     }
 
     /** Bytes a segment holding {@code slots} slots for payloads of up to {@code maxPayloadLength} needs. */
     public static long segmentLength(int slots, int maxPayloadLength) {
         return SegmentHeaderDescriptor.LENGTH
-                + ConsumerTableDescriptor.tableOffset(slots * SlotDescriptor.slotLength(maxPayloadLength))
-                + ConsumerTableDescriptor.LENGTH;
+                + MemberTableDescriptor.tableOffset(slots * SlotDescriptor.slotLength(maxPayloadLength))
+                + MemberTableDescriptor.LENGTH;
     }
 
     public static ManyToManyRing create(String mesh, String name, int slots, int maxPayloadLength)
@@ -96,9 +99,9 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             for (int i = 0; i < slots; i++) {
                 m.set(ValueLayout.JAVA_LONG, data + (long) i * slotLength + SEQUENCE_OFFSET, i);
             }
-            for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
-                m.set(ValueLayout.JAVA_LONG, base + ConsumerTableDescriptor.recordOffset(slots * slotLength, i)
-                        + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
+            for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
+                m.set(ValueLayout.JAVA_LONG, base + MemberTableDescriptor.recordOffset(slots * slotLength, i)
+                        + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
             }
             segment.publish();
             return new ManyToManyRing(segment, slots, slotLength, maxPayloadLength);
@@ -145,6 +148,11 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
 
     @Override
     public int tryClaim(int type, int length) {
+        return tryClaim(type, length, -1);
+    }
+
+    /** {@link #tryClaim}; {@code claimOffset} is the caller's producer record's claim word, or -1 for none. */
+    private int tryClaim(int type, int length, long claimOffset) {
         if (type <= 0) {
             throw new IllegalArgumentException("type=" + type + " must be positive");
         }
@@ -165,12 +173,17 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
             long difference = sequence - position;
             if (difference == 0) {
+                if (claimOffset >= 0) {
+                    // named before it is taken: if we die before commit, releaseAbandoned publishes it as padding
+                    LONG.setVolatile(memory, claimOffset, position);
+                }
                 if (LONG.compareAndSet(memory, tailOffset, position, position + 1)) {
                     break;
                 }
                 position = (long) LONG.getVolatile(memory, tailOffset);
             } else if (difference < 0) {
                 // previous lap's message still there (-slots + 1) or being consumed (-slots): full
+                clearClaim(claimOffset);
                 if (difference != -slots && difference != -slots + 1) {
                     return fence(FENCE_BAD_SLOT_SEQUENCE, position);
                 }
@@ -183,6 +196,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                 // another producer took this position: the tail must have moved past it
                 long tail = (long) LONG.getVolatile(memory, tailOffset);
                 if (tail == position) {
+                    clearClaim(claimOffset);
                     return fence(FENCE_BAD_SLOT_SEQUENCE, position);
                 }
                 position = tail;
@@ -201,6 +215,37 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     @Override
     public void abort(int index) {
         publish(checkIndex(index), true);
+    }
+
+    private void clearClaim(long claimOffset) {
+        if (claimOffset >= 0) {
+            LONG.setRelease(memory, claimOffset, MemberTableDescriptor.NO_CLAIM);
+        }
+    }
+
+    /**
+     * A registered producer's commit or abort: the claimed position is in its record. False when the claim was
+     * published as padding by {@link #releaseAbandoned} (the producer was declared gone): the message is dropped.
+     */
+    private boolean publish(long slot, boolean abort, long claimOffset) {
+        long position = (long) LONG.getAcquire(memory, claimOffset);
+        if (position < 0 || slotOffset(position) != slot) {
+            throw new IllegalArgumentException("index=" + (slot + HEADER_LENGTH)
+                    + " is not this producer's outstanding claim");
+        }
+        if (abort) {
+            data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
+        }
+        boolean published = LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, position, position + 1);
+        clearClaim(claimOffset);
+        if (published) {
+            RingCounters c = counters;
+            if (c != null && !abort) {
+                c.addEnqueued(1);
+            }
+            wakeIfSleeping();
+        }
+        return published;
     }
 
     private void publish(long slot, boolean abort) {
@@ -303,7 +348,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             }
         } finally {
             if (claimOffset >= 0) {
-                LONG.setRelease(memory, claimOffset, ConsumerTableDescriptor.NO_CLAIM);
+                LONG.setRelease(memory, claimOffset, MemberTableDescriptor.NO_CLAIM);
             }
             RingCounters c = counters;
             if (c != null && count > 0) {
@@ -322,26 +367,43 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     /**
-     * Registers a consumer for mesh member {@code member} (&gt; 0) in a free record of the ring's consumer table.
+     * Registers a consumer for mesh member {@code member} (&gt; 0) in a free record of the ring's member table.
      * Poll through it when the consumer may die while the ring lives on; {@link Consumer#close()} frees the
      * record, and so does {@link #releaseAbandoned} once the member is gone.
      *
-     * @throws IllegalStateException when all {@value ConsumerTableDescriptor#RECORDS} records are taken
+     * @throws IllegalStateException when all {@value MemberTableDescriptor#RECORDS} records are taken
      */
     public Consumer consumer(long member) {
+        return new Consumer(member, register(member, MemberTableDescriptor.ROLE_CONSUMER));
+    }
+
+    /** Registers a producer for mesh member {@code member}; see {@link #consumer} and {@link Producer}. */
+    public Producer producer(long member) {
+        return new Producer(member, register(member, MemberTableDescriptor.ROLE_PRODUCER));
+    }
+
+    private long register(long member, int role) {
         if (member <= 0) {
             throw new IllegalArgumentException("member=" + member + " must be positive");
         }
-        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+        for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
             long record = recordOffset(i);
-            if ((long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET) == 0
-                    && LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, 0L, member)) {
-                LONG.setVolatile(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
-                return new Consumer(member, record);
+            if ((long) LONG.getAcquire(memory, record + MemberTableDescriptor.MEMBER_OFFSET) == 0
+                    && LONG.compareAndSet(memory, record + MemberTableDescriptor.MEMBER_OFFSET, 0L, member)) {
+                LONG.setVolatile(memory, record + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
+                INT.setRelease(memory, record + MemberTableDescriptor.ROLE_OFFSET, role);
+                return record;
             }
         }
-        throw new IllegalStateException("all " + ConsumerTableDescriptor.RECORDS + " consumer records of " + this
-                + " are taken: close consumers that are done, or let the broker release those of gone members");
+        throw new IllegalStateException("all " + MemberTableDescriptor.RECORDS + " member records of " + this
+                + " are taken: close producers and consumers that are done, or let the broker release those of"
+                + " gone members");
+    }
+
+    private void unregister(long record, long member) {
+        LONG.setRelease(memory, record + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
+        INT.setRelease(memory, record + MemberTableDescriptor.ROLE_OFFSET, 0);
+        LONG.compareAndSet(memory, record + MemberTableDescriptor.MEMBER_OFFSET, member, 0L);
     }
 
     /** A registered consumer of this ring: {@link #poll} records what it takes (see the class comment). */
@@ -361,7 +423,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             if (closed) {
                 throw new IllegalStateException("consumer of member " + member + " is closed");
             }
-            return ManyToManyRing.this.poll(handler, limit, record + ConsumerTableDescriptor.CLAIM_OFFSET);
+            return ManyToManyRing.this.poll(handler, limit, record + MemberTableDescriptor.CLAIM_OFFSET);
         }
 
         @Override
@@ -382,8 +444,94 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         public void close() {
             if (!closed) {
                 closed = true;
-                LONG.setRelease(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
-                LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, member, 0L);
+                unregister(record, member);
+            }
+        }
+    }
+
+    /**
+     * A registered producer of this ring: {@link #tryClaim} records the position it claims until {@link #commit}
+     * or {@link #abort}. One outstanding claim at a time, from one thread at a time (use one producer per thread).
+     */
+    public final class Producer implements AutoCloseable {
+        private final long member;
+        private final long claim;
+        private boolean closed;
+        private long dropped;
+
+        private Producer(long member, long record) {
+            this.member = member;
+            this.claim = record + MemberTableDescriptor.CLAIM_OFFSET;
+        }
+
+        /** {@link ManyToManyRing#tryClaim}, recorded. */
+        public int tryClaim(int type, int length) {
+            if (closed) {
+                throw new IllegalStateException("producer of member " + member + " is closed");
+            }
+            if ((long) LONG.getAcquire(memory, claim) >= 0) {
+                throw new IllegalStateException("producer of member " + member + " already holds a claim: commit or"
+                        + " abort it first");
+            }
+            return ManyToManyRing.this.tryClaim(type, length, claim);
+        }
+
+        /**
+         * Publishes the claim. False only when this producer was declared gone while alive and its claim was
+         * published as padding meanwhile: the message is dropped (counted in {@link #dropped}).
+         */
+        public boolean commit(int index) {
+            boolean published = publish(checkIndex(index), false, claim);
+            if (!published) {
+                dropped++;
+            }
+            return published;
+        }
+
+        public void abort(int index) {
+            publish(checkIndex(index), true, claim);
+        }
+
+        /** {@link ManyToManyRing#offer}, recorded. */
+        public int offer(int type, MemorySegment source, long offset, int length) {
+            int index = tryClaim(type, length);
+            if (index >= 0) {
+                MemorySegment.copy(source, offset, data, index, length);
+                if (!commit(index)) {
+                    return BACK_PRESSURED;
+                }
+            }
+            return index;
+        }
+
+        /** The ring's data area; claimed indices point into it. */
+        public MemorySegment buffer() {
+            return data;
+        }
+
+        /** Messages lost because their claim was released under this producer (see {@link #commit}). */
+        public long dropped() {
+            return dropped;
+        }
+
+        public long member() {
+            return member;
+        }
+
+        public ManyToManyRing ring() {
+            return ManyToManyRing.this;
+        }
+
+        /** Frees the record; an outstanding claim is aborted first. */
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                long position = (long) LONG.getAcquire(memory, claim);
+                if (position >= 0 && position < (long) LONG.getVolatile(memory, tailOffset)) {
+                    publish(slotOffset(position), true, claim);
+                }
+                unregister(claim - MemberTableDescriptor.CLAIM_OFFSET, member);
             }
         }
     }
@@ -395,69 +543,118 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     /**
-     * The broker's side of consumer death: for every consumer record whose member {@code gone} says is gone, a
-     * position it took and did not free is handed to {@code rescuer} (e.g. {@link LeaseTable#adopt}, which makes it
-     * an expired lease to redeliver) and then freed; then the record is freed. A position that a live consumer's
-     * record also names is left for this call's next round (that consumer may be the one that took it). Padding
-     * (an aborted claim) is freed without a rescue. Call it from one thread; allocation-free.
+     * The broker's side of a member's death. For every record whose member {@code gone} says is gone: a position
+     * it took as a consumer and did not free is handed to {@code rescuer} (e.g. {@link LeaseTable#adopt}, which
+     * makes it an expired lease to redeliver) and then freed; a position it claimed as a producer and did not
+     * publish is published as padding (consumers skip it; the message was never sent). Then the record is freed.
+     * A position that a live member's record of the same role also names is left for a later call (that member
+     * may be the one that took it). Padding a gone consumer held is freed without a rescue. Call it from one
+     * thread; allocation-free.
      *
-     * @return positions rescued and freed, or {@link #FENCED} when a gone consumer's slot holds an impossible
+     * @return positions freed or published, or {@link #FENCED} when a gone consumer's slot holds an impossible
      *     header (the ring is fenced)
      */
     public int releaseAbandoned(LongPredicate gone, Rescuer rescuer) {
         int released = 0;
-        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+        for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
             long record = recordOffset(i);
-            long member = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET);
+            long member = (long) LONG.getAcquire(memory, record + MemberTableDescriptor.MEMBER_OFFSET);
             if (member == 0 || !gone.test(member)) {
                 continue;
             }
-            long claim = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET);
-            if (claim >= 0 && claim < (long) LONG.getVolatile(memory, headOffset)) {
-                long slot = slotOffset(claim);
-                if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) == claim + 1) {
-                    if (claimedByLiveConsumer(claim, gone)) {
-                        continue; // maybe theirs: look again next time
-                    }
-                    int length = data.get(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET);
-                    int type = data.get(ValueLayout.JAVA_INT, slot + TYPE_OFFSET);
-                    if (length < 0 || length > maxPayloadLength) {
-                        return fence(FENCE_BAD_RECORD_LENGTH, claim);
-                    }
-                    if (type <= 0 && type != PADDING_TYPE) {
-                        return fence(FENCE_BAD_RECORD_TYPE, claim);
-                    }
-                    if (type != PADDING_TYPE && !rescuer.rescue(type, data, slot + HEADER_LENGTH, length)) {
-                        continue;
-                    }
-                    if (LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, claim + 1, claim + slots)) {
-                        released++;
-                    }
-                }
+            int role = (int) INT.getAcquire(memory, record + MemberTableDescriptor.ROLE_OFFSET);
+            long claim = (long) LONG.getAcquire(memory, record + MemberTableDescriptor.CLAIM_OFFSET);
+            int r = role == MemberTableDescriptor.ROLE_CONSUMER ? releaseTaken(claim, gone, rescuer)
+                    : role == MemberTableDescriptor.ROLE_PRODUCER ? publishClaimed(claim, gone)
+                    : 0; // died registering
+            if (r == FENCED) {
+                return FENCED;
             }
-            LONG.setRelease(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET, ConsumerTableDescriptor.NO_CLAIM);
-            LONG.compareAndSet(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET, member, 0L);
+            if (r < 0) {
+                continue; // not now: look again on the next call
+            }
+            released += r;
+            unregister(record, member);
         }
         return released;
     }
 
-    private boolean claimedByLiveConsumer(long position, LongPredicate gone) {
-        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
+    /** A gone consumer's claim: 1 rescued and freed, 0 nothing to do, -1 retry later, or FENCED. */
+    private int releaseTaken(long claim, LongPredicate gone, Rescuer rescuer) {
+        if (claim < 0 || claim >= (long) LONG.getVolatile(memory, headOffset)) {
+            return 0; // never took it
+        }
+        long slot = slotOffset(claim);
+        if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) != claim + 1) {
+            return 0; // freed already
+        }
+        if (claimedByLive(claim, MemberTableDescriptor.ROLE_CONSUMER, gone)) {
+            return -1; // maybe theirs
+        }
+        int length = data.get(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET);
+        int type = data.get(ValueLayout.JAVA_INT, slot + TYPE_OFFSET);
+        if (length < 0 || length > maxPayloadLength) {
+            return fence(FENCE_BAD_RECORD_LENGTH, claim);
+        }
+        if (type <= 0 && type != PADDING_TYPE) {
+            return fence(FENCE_BAD_RECORD_TYPE, claim);
+        }
+        if (type != PADDING_TYPE && !rescuer.rescue(type, data, slot + HEADER_LENGTH, length)) {
+            return -1;
+        }
+        return LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, claim + 1, claim + slots) ? 1 : 0;
+    }
+
+    /** A gone producer's claim: 1 published as padding, 0 nothing to do, -1 retry later. */
+    private int publishClaimed(long claim, LongPredicate gone) {
+        if (claim < 0 || claim >= (long) LONG.getVolatile(memory, tailOffset)) {
+            return 0; // never claimed it
+        }
+        long slot = slotOffset(claim);
+        if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) != claim) {
+            return 0; // published already
+        }
+        if (claimedByLive(claim, MemberTableDescriptor.ROLE_PRODUCER, gone)) {
+            return -1;
+        }
+        data.set(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET, 0);
+        data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
+        if (!LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, claim, claim + 1)) {
+            return 0;
+        }
+        wakeIfSleeping();
+        return 1;
+    }
+
+    private boolean claimedByLive(long position, int role, LongPredicate gone) {
+        for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
             long record = recordOffset(i);
-            long member = (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.MEMBER_OFFSET);
+            long member = (long) LONG.getAcquire(memory, record + MemberTableDescriptor.MEMBER_OFFSET);
             if (member != 0 && !gone.test(member)
-                    && (long) LONG.getAcquire(memory, record + ConsumerTableDescriptor.CLAIM_OFFSET) == position) {
+                    && (int) INT.getAcquire(memory, record + MemberTableDescriptor.ROLE_OFFSET) == role
+                    && (long) LONG.getAcquire(memory, record + MemberTableDescriptor.CLAIM_OFFSET) == position) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Consumer records in use. */
+    /** Registered consumers. */
     public int consumers() {
+        return registered(MemberTableDescriptor.ROLE_CONSUMER);
+    }
+
+    /** Registered producers. */
+    public int producers() {
+        return registered(MemberTableDescriptor.ROLE_PRODUCER);
+    }
+
+    private int registered(int role) {
         int n = 0;
-        for (int i = 0; i < ConsumerTableDescriptor.RECORDS; i++) {
-            if ((long) LONG.getAcquire(memory, recordOffset(i) + ConsumerTableDescriptor.MEMBER_OFFSET) != 0) {
+        for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
+            long record = recordOffset(i);
+            if ((long) LONG.getAcquire(memory, record + MemberTableDescriptor.MEMBER_OFFSET) != 0
+                    && (int) INT.getAcquire(memory, record + MemberTableDescriptor.ROLE_OFFSET) == role) {
                 n++;
             }
         }
@@ -465,7 +662,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     private long recordOffset(int i) {
-        return consumersOffset + (long) i * ConsumerTableDescriptor.RECORD_LENGTH;
+        return consumersOffset + (long) i * MemberTableDescriptor.RECORD_LENGTH;
     }
 
     /**

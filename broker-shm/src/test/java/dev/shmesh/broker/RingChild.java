@@ -16,6 +16,8 @@ import java.nio.file.Path;
  * take-and-hang mpmc PATH MEMBER [LEASES_PATH]                   as a registered consumer, take one message (under
  *                                                                a lease when LEASES_PATH is given), print "taken"
  *                                                                inside the ring's poll, and hang there to be killed
+ * claim-and-hang mpmc PATH MEMBER                              as a registered producer, claim a slot, write half of
+ *                                                                it, print "claimed" and hang there to be killed
  * </pre>
  */
 public final class RingChild {
@@ -100,6 +102,17 @@ public final class RingChild {
                         }
                         Thread.onSpinWait();
                     }
+                }
+                case "claim-and-hang" -> {
+                    ManyToManyRing.Producer producer = ((ManyToManyRing) ring).producer(Long.parseLong(args[3]));
+                    int index = producer.tryClaim(1, 16);
+                    if (index < 0) {
+                        System.exit(5);
+                    }
+                    producer.buffer().set(ValueLayout.JAVA_LONG_UNALIGNED, index, 4321L);
+                    System.out.println("claimed");
+                    System.out.flush();
+                    hang();
                 }
                 default -> throw new IllegalArgumentException("mode=" + args[0]);
             }

@@ -256,7 +256,8 @@ final class ControlServer implements AutoCloseable {
                     .setMesh(supervisor.mesh())
                     .setInstanceId(slot.id)
                     .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
-                    .setReplyRing(slot.replyRing);
+                    .setReplyRing(slot.replyRing)
+                    .setMember(slot.member);
             for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
                 assign.addFds(HandedFd.newBuilder().setName(s.getKey()).setKind(FdKind.FD_KIND_SHM_SEGMENT));
                 fds.add(s.getValue());
@@ -273,6 +274,21 @@ final class ControlServer implements AutoCloseable {
                 ControlFrames.write(out, Envelope.newBuilder().setAssign(assign).build());
             }
             LOG.debugf("control: assigned %d fd(s) to %s", fds.size(), describe());
+        }
+
+        /** Broker only: which members are live (see the Members message); false when the connection is gone. */
+        boolean sendMembers(long highestAssigned, java.util.Collection<Long> live) {
+            try {
+                synchronized (this) {
+                    ControlFrames.write(out, Envelope.newBuilder().setMembers(
+                            dev.shmesh.api.control.v1.Members.newBuilder()
+                                    .setHighestAssigned(highestAssigned)
+                                    .addAllLive(live)).build());
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
         }
 
         /** Asks the peer to exit; false when the connection is already gone. */

@@ -159,6 +159,7 @@ final class Supervisor {
         slot.state = WorkerSlot.State.ASSIGNED;
         slot.spawnedAt = Instant.now();
         slots.put(id, slot);
+        admit(slot);
         return null;
     }
 
@@ -169,6 +170,42 @@ final class Supervisor {
             case ROLE_BROKER -> "broker";
             default -> null;
         };
+    }
+
+    // --- members: ids for lease holders and ring consumers; the broker learns who is gone ----------------
+
+    private long highestMember; // guarded by this
+    private final java.util.TreeSet<Long> liveMembers = new java.util.TreeSet<>();
+    private ControlServer.PeerSession brokerSession; // the broker's connection once it sent its segments
+
+    /** Gives the slot's new process a member id that was never used before, and tells the broker. */
+    private void admit(WorkerSlot slot) {
+        slot.member = ++highestMember;
+        liveMembers.add(slot.member);
+        publishMembers();
+    }
+
+    /** The slot's process is gone for good (exited, or its container's connection ended): tell the broker. */
+    private void gone(WorkerSlot slot) {
+        if (slot.member != 0 && liveMembers.remove(slot.member)) {
+            publishMembers();
+        }
+    }
+
+    private void publishMembers() {
+        ControlServer.PeerSession broker = brokerSession;
+        if (broker != null && !broker.sendMembers(highestMember, liveMembers)) {
+            LOG.warnf("cannot tell the broker which members are gone (its connection is closing); it learns"
+                    + " when it reconnects, and leases expire by deadline meanwhile");
+        }
+    }
+
+    synchronized long highestMember() {
+        return highestMember;
+    }
+
+    synchronized java.util.Set<Long> liveMembers() {
+        return java.util.Set.copyOf(liveMembers);
     }
 
     // --- shared-memory segments: the broker hands them over, the gateway hands them on -------------------
@@ -183,6 +220,8 @@ final class Supervisor {
         segments = Map.copyOf(fds);
         notifyAll();
         LOG.infof("%s handed over %d shared-memory segments", slot.id, fds.size());
+        brokerSession = slot.session;
+        publishMembers();
         segmentsListener.accept(segments);
         if (old != null) {
             dev.shmesh.linux.FileDescriptors.closeAll(old.values().toArray(java.io.FileDescriptor[]::new));
@@ -275,13 +314,17 @@ final class Supervisor {
     synchronized void onDisconnect(WorkerSlot slot, ControlServer.PeerSession session) {
         if (slot.session == session) {
             slot.session = null;
+            if (brokerSession == session) {
+                brokerSession = null;
+            }
             if (slot.replyRing >= 0) {
                 replyRingsInUse[slot.replyRing] = false;
                 slot.replyRing = -1;
             }
             if (containerMode && slots.get(slot.id) == slot) {
-                // the container runtime owns its lifecycle; a restarted container connects anew
+                // the container runtime owns its lifecycle; a restarted container connects anew, as a new member
                 slots.remove(slot.id);
+                gone(slot);
                 LOG.infof("%s disconnected", slot.id);
             }
         }
@@ -296,6 +339,7 @@ final class Supervisor {
         env.put("SHMESH_MESH", config.mesh());
         env.put("SHMESH_ROLE", slot.role);
         ProcessBuilder builder = null;
+        admit(slot);
         try {
             builder = launcher.processBuilder(slot.role, env);
             Process process = builder.start();
@@ -309,6 +353,7 @@ final class Supervisor {
             process.onExit().thenAccept(p -> onExit(slot, p));
         } catch (IOException | SandboxException e) {
             slot.process = null;
+            gone(slot);
             slot.lastExit = "spawn failed: " + e.getMessage();
             LOG.errorf("cannot start %s: %s (command: %s)", slot.id, e.getMessage(),
                     builder == null ? "-" : String.join(" ", builder.command()));
@@ -321,6 +366,7 @@ final class Supervisor {
             return;
         }
         slot.lastExit = "exit code " + process.exitValue();
+        gone(slot);
         if (slot.session != null) {
             slot.session.close();
             slot.session = null;
@@ -447,6 +493,7 @@ final class Supervisor {
                 w.put("launcherPid", alive ? slot.process.pid() : null);
             }
             w.put("role", slot.role);
+            w.put("member", slot.member);
             w.put("state", slot.state.label());
             w.put("restarts", slot.restarts);
             long uptimeMs = slot.readyAt == null || slot.state != WorkerSlot.State.READY

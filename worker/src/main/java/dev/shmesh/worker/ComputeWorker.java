@@ -31,6 +31,8 @@ final class ComputeWorker {
     private record Taken(int lease, int type, DigestWire.Job job) {}
 
     private final ManyToManyRing jobs;
+    /** Where jobs are taken from: the jobs ring through a registered consumer when the gateway gave a member id. */
+    private final dev.shmesh.broker.MessageSource source;
     private final LeaseTable leases;
     private final List<ManyToOneRing> replies;
     private final byte[] me;
@@ -38,15 +40,21 @@ final class ComputeWorker {
     private final AtomicLong rejected = new AtomicLong();
     private final List<Taken> batch = new ArrayList<>();
 
-    private ComputeWorker(ManyToManyRing jobs, LeaseTable leases, List<ManyToOneRing> replies, String id) {
+    private ComputeWorker(ManyToManyRing jobs, LeaseTable leases, List<ManyToOneRing> replies, String id,
+            long member) {
         this.jobs = jobs;
-        this.leases = leases;
+        this.source = member > 0 ? jobs.consumer(member) : jobs;
+        this.leases = member > 0 ? leases.actAs(member) : leases;
         this.replies = replies;
         this.me = id.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Maps the handed segments: jobs, leases and every replies-N. */
-    static ComputeWorker map(String id) throws IOException {
+    /**
+     * Maps the handed segments: jobs, leases and every replies-N. With a {@code member} id (from Assign) the
+     * worker holds its leases and registers on the jobs ring as that member, so that when it dies the broker,
+     * told by the gateway, takes its jobs back at once.
+     */
+    static ComputeWorker map(String id, long member) throws IOException {
         List<ManyToOneRing> replies = new ArrayList<>();
         ManyToOneRing reply;
         while ((reply = HandedSegments.map("replies-" + replies.size(),
@@ -61,7 +69,7 @@ final class ComputeWorker {
             throw new IOException("the gateway handed no jobs/leases segments: is the broker running?");
         }
         HandedSegments.bindCounters(jobs, "jobs");
-        return new ComputeWorker(jobs, leases, replies, id);
+        return new ComputeWorker(jobs, leases, replies, id, member);
     }
 
     /** Runs until the thread is interrupted or the jobs ring is fenced. */
@@ -69,7 +77,7 @@ final class ComputeWorker {
         IdleStrategy idle = IdleStrategy.spinThenPark(jobs, 200, TimeUnit.MILLISECONDS.toNanos(50));
         while (!Thread.currentThread().isInterrupted()) {
             batch.clear();
-            int n = leases.pollLeased(jobs, (lease, requestId, type, payload, offset, length) ->
+            int n = leases.pollLeased(source, (lease, requestId, type, payload, offset, length) ->
                     batch.add(new Taken(lease, type, DigestWire.Job.read(type, payload, offset, length))), 16, LEASE_NANOS);
             if (n == Ring.FENCED) {
                 LOG.severe("jobs ring fenced off: " + jobs.fenceReport() + "; this compute worker stops taking jobs");

@@ -32,7 +32,7 @@ import org.newsclub.net.unix.FileDescriptorCast;
  *
  * <p>{@link #connect} runs Hello → Assign before Quarkus starts and registers the received listen
  * fds in {@link HandedListeners}. {@link #ready} then reports Ready and starts two daemon threads:
- * one sends heartbeats, one reads gateway commands (Drain, Stop) and notices the gateway's death
+ * one sends heartbeats, one reads gateway commands (Drain, Stop, Members) and notices the gateway's death
  * (end of stream). The received fds stay open for the life of the process.
  */
 final class ControlChannel {
@@ -173,6 +173,12 @@ final class ControlChannel {
     }
 
     private volatile java.util.function.Supplier<Map<String, String>> info = Map::of;
+    private volatile Consumer<dev.shmesh.api.control.v1.Members> members = m -> { };
+
+    /** Broker only: what to do with each Members frame (who is gone); set before {@link #ready}. */
+    void onMembers(Consumer<dev.shmesh.api.control.v1.Members> listener) {
+        this.members = listener;
+    }
 
     /** Sends Ready, then heartbeats every interval; {@code onShutdown} runs once on Drain/Stop/gateway death. */
     void ready(Consumer<Shutdown> onShutdown) throws IOException {
@@ -249,6 +255,9 @@ final class ControlChannel {
                 if (command.hasStop()) {
                     why = Shutdown.STOP;
                     break;
+                }
+                if (command.hasMembers()) {
+                    members.accept(command.getMembers());
                 }
             }
         } catch (IOException e) {

@@ -35,6 +35,9 @@ final class EdgeDigests {
     }
 
     private final ManyToManyRing jobs;
+    /** Puts jobs on the ring; registered under this worker's member id so that the broker can skip a claim
+     * this process never committed (it died). One claim at a time: {@link #submit} takes its lock. */
+    private final ManyToManyRing.Producer producer;
     private final ManyToOneRing replies;
     private final int replyRing;
     private final long idBase = new SecureRandom().nextLong() & 0x7FFF_FFFF_0000_0000L;
@@ -42,15 +45,17 @@ final class EdgeDigests {
     private final Map<Long, CompletableFuture<Result>> pending = new ConcurrentHashMap<>();
     private final AtomicLong duplicates = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong unblocked = new AtomicLong();
 
-    private EdgeDigests(ManyToManyRing jobs, ManyToOneRing replies, int replyRing) {
+    private EdgeDigests(ManyToManyRing jobs, ManyToOneRing replies, int replyRing, long member) {
         this.jobs = jobs;
+        this.producer = jobs.producer(member);
         this.replies = replies;
         this.replyRing = replyRing;
     }
 
     /** Maps the handed jobs and reply rings (before seccomp: opening /proc/self/fd/N needs O_RDWR). */
-    static void start(int replyRing) throws IOException {
+    static void start(int replyRing, long member) throws IOException {
         ManyToManyRing jobs = HandedSegments.map("jobs", SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING,
                 ManyToManyRing::attach);
         ManyToOneRing replies = HandedSegments.map("replies", SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING,
@@ -58,7 +63,12 @@ final class EdgeDigests {
         if (jobs == null || replies == null) {
             return; // no broker in this mesh: /v1/digest answers 503
         }
-        EdgeDigests e = new EdgeDigests(jobs, replies, replyRing);
+        if (member <= 0) {
+            LOG.warnf("the gateway gave this worker no member id; it serves without digests (gateway and worker"
+                    + " must be the same shmesh version)");
+            return;
+        }
+        EdgeDigests e = new EdgeDigests(jobs, replies, replyRing, member);
         HandedSegments.bindCounters(jobs, "jobs");
         HandedSegments.bindCounters(replies, "replies-" + replyRing);
         Thread.ofPlatform().daemon().name("shmesh-digest-replies").start(e::pollReplies);
@@ -83,7 +93,16 @@ final class EdgeDigests {
         long id = idBase | (seq.incrementAndGet() & 0xFFFF_FFFFL);
         CompletableFuture<Result> future = new CompletableFuture<>();
         pending.put(id, future);
-        int index = jobs.tryClaim(DigestWire.JOB, DigestWire.JOB_HEADER + data.length);
+        int index;
+        synchronized (producer) {
+            index = producer.tryClaim(DigestWire.JOB, DigestWire.JOB_HEADER + data.length);
+            if (index >= 0) {
+                DigestWire.writeJob(producer.buffer(), index, id, replyRing, algorithm, data);
+                if (!producer.commit(index)) {
+                    index = Ring.CLOSED; // released under us: the gateway declared this worker gone
+                }
+            }
+        }
         if (index < 0) {
             pending.remove(id);
             return CompletableFuture.completedFuture(switch (index) {
@@ -93,15 +112,21 @@ final class EdgeDigests {
                         ? "fenced off after corruption: " + jobs.fenceReport() : "closed"));
             });
         }
-        DigestWire.writeJob(jobs.buffer(), index, id, replyRing, algorithm, data);
-        jobs.commit(index);
         return future.completeOnTimeout(Result.of(Outcome.TIMEOUT, "no compute worker answered within "
                         + TIMEOUT_MS + " ms"), TIMEOUT_MS, TimeUnit.MILLISECONDS)
                 .whenComplete((r, t) -> pending.remove(id));
     }
 
+    /**
+     * A reply ring whose head record stays claimed-but-uncommitted this long while answers are awaited belongs to a
+     * compute worker that died between claim and commit: {@link ManyToOneRing#unblock} skips it. A live one takes
+     * microseconds.
+     */
+    private static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("shmesh.digest.stall-ms", 2000));
+
     private void pollReplies() {
         IdleStrategy idle = IdleStrategy.spinThenPark(replies, 200, TimeUnit.MILLISECONDS.toNanos(50));
+        long lastProgress = System.nanoTime();
         while (true) {
             int n = replies.poll((type, buffer, offset, length) -> {
                 DigestWire.Reply reply = DigestWire.Reply.read(type, buffer, offset, length);
@@ -123,6 +148,17 @@ final class EdgeDigests {
                 pending.values().forEach(f -> f.complete(Result.of(Outcome.UNAVAILABLE, "reply ring fenced")));
                 return;
             }
+            long now = System.nanoTime();
+            if (n > 0 || pending.isEmpty()) {
+                lastProgress = now;
+            } else if (now - lastProgress > STALL_NANOS) {
+                lastProgress = now;
+                if (replies.unblock()) {
+                    unblocked.incrementAndGet();
+                    LOG.warnf("reply ring %d: skipped a reply a compute worker claimed and never committed (it died)",
+                            replyRing);
+                }
+            }
             idle.idle(Math.max(n, 0));
         }
     }
@@ -131,6 +167,7 @@ final class EdgeDigests {
         return Map.of("digest.pending", Integer.toString(pending.size()),
                 "digest.duplicates", Long.toString(duplicates.get()),
                 "digest.malformed", Long.toString(malformed.get()),
+                "digest.repliesUnblocked", Long.toString(unblocked.get()),
                 "digest.replyRing", Integer.toString(replyRing));
     }
 }

@@ -45,7 +45,7 @@ public class WorkerMain implements QuarkusApplication {
                 switch (role) {
                     case "broker" -> runBroker(control);
                     case "compute" -> runCompute(control);
-                    default -> EdgeDigests.start(control.assign().getReplyRing());
+                    default -> EdgeDigests.start(control.assign().getReplyRing(), control.assign().getMember());
                 }
             } catch (IOException e) {
                 System.err.printf(
@@ -134,10 +134,12 @@ public class WorkerMain implements QuarkusApplication {
     /** The broker role: no Quarkus, no HTTP; owns the shm segments. Never returns. */
     private static void runBroker(ControlChannel channel) throws IOException {
         plainLogging();
-        BrokerProcess broker = BrokerProcess.open(System.getenv().getOrDefault("SHMESH_MESH", "default"));
+        BrokerProcess broker = BrokerProcess.open(System.getenv().getOrDefault("SHMESH_MESH", "default"),
+                channel.assign().getMember());
         channel.sendSegments(broker.segmentFds());
         armSeccompIfAsked();
         channel.info(broker::info);
+        channel.onMembers(broker::onMembers);
         Thread duty = Thread.ofPlatform().name("shmesh-broker").start(broker::run);
         channel.ready(why -> {
             if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
@@ -147,14 +149,15 @@ public class WorkerMain implements QuarkusApplication {
             }
             System.exit(0);
         });
-        PLAIN.info("broker ready: redelivering expired leases, watching for fenced rings");
+        PLAIN.info("broker ready (member " + channel.assign().getMember() + "): redelivering the jobs of gone members"
+                + " and expired leases, watching for fenced rings");
         joinForever(duty);
     }
 
     /** The compute role: no Quarkus, no listener; computes jobs from the shm ring. Never returns. */
     private static void runCompute(ControlChannel channel) throws IOException {
         plainLogging();
-        ComputeWorker compute = ComputeWorker.map(WorkerIdentity.id());
+        ComputeWorker compute = ComputeWorker.map(WorkerIdentity.id(), channel.assign().getMember());
         armSeccompIfAsked();
         channel.info(compute::info);
         Thread loop = Thread.ofPlatform().name("shmesh-compute").start(compute::run);

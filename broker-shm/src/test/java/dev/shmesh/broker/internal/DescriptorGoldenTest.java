@@ -82,15 +82,18 @@ class DescriptorGoldenTest {
     }
 
     @Test
-    void mpmcConsumerTable() {
-        assertEquals(64, ConsumerTableDescriptor.RECORDS);
-        assertEquals(128, ConsumerTableDescriptor.RECORD_LENGTH);
-        assertEquals(0, ConsumerTableDescriptor.MEMBER_OFFSET);
-        assertEquals(8, ConsumerTableDescriptor.CLAIM_OFFSET);
-        assertEquals(8192, ConsumerTableDescriptor.LENGTH);
-        assertEquals(1152, ConsumerTableDescriptor.tableOffset(4 * 80)); // 768 + 320 = 1088, rounded up to 128
-        assertEquals(768 + 1024 + 128, ConsumerTableDescriptor.recordOffset(1024, 1));
-        assertEquals(896, ConsumerTableDescriptor.tableOffset(24)); // 792 rounded up to 128
+    void mpmcMemberTable() {
+        assertEquals(64, MemberTableDescriptor.RECORDS);
+        assertEquals(128, MemberTableDescriptor.RECORD_LENGTH);
+        assertEquals(0, MemberTableDescriptor.MEMBER_OFFSET);
+        assertEquals(8, MemberTableDescriptor.CLAIM_OFFSET);
+        assertEquals(16, MemberTableDescriptor.ROLE_OFFSET);
+        assertEquals(1, MemberTableDescriptor.ROLE_CONSUMER);
+        assertEquals(2, MemberTableDescriptor.ROLE_PRODUCER);
+        assertEquals(8192, MemberTableDescriptor.LENGTH);
+        assertEquals(1152, MemberTableDescriptor.tableOffset(4 * 80)); // 768 + 320 = 1088, rounded up to 128
+        assertEquals(768 + 1024 + 128, MemberTableDescriptor.recordOffset(1024, 1));
+        assertEquals(896, MemberTableDescriptor.tableOffset(24)); // 792 rounded up to 128
     }
 
     @Test

@@ -18,11 +18,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A consumer process SIGKILLed inside a many-to-many ring's poll — after it took a position, before it freed the
- * slot — loses nothing once the broker is told the member is gone, and the ring does not stall there.
+ * A process SIGKILLed while it holds a many-to-many ring position — a consumer inside poll (taken, not freed), a
+ * producer between tryClaim and commit — loses nothing queued once the broker is told the member is gone, and the
+ * ring does not stall there.
  */
 @Timeout(90)
-class ConsumerDeathTest {
+class MemberDeathTest {
     private static final long MEMBER = 7;
 
     private final ShmFiles files = new ShmFiles();
@@ -54,16 +55,60 @@ class ConsumerDeathTest {
 
     /** Starts a consumer that takes one message and hangs inside poll; returns once it has taken it, then kills it. */
     private void takeAndKill(String... args) throws Exception {
+        runAndKill("take-and-hang", "taken", args);
+    }
+
+    /** Runs a RingChild mode on an MPMC ring until it prints {@code signal}, then SIGKILLs it. */
+    private void runAndKill(String mode, String signal, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
-                "-cp", System.getProperty("java.class.path"), RingChild.class.getName(), "take-and-hang", "mpmc"));
+                "-cp", System.getProperty("java.class.path"), RingChild.class.getName(), mode, "mpmc"));
         command.addAll(List.of(args));
         Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         children.add(child);
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-        assertEquals("taken", out.readLine(), "the child took the message inside poll");
+        assertEquals(signal, out.readLine(), "the child got where it is killed");
         child.destroyForcibly(); // SIGKILL
         assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aClaimOfAKilledProducerIsPublishedAsPaddingAndConsumersMoveOn() throws Exception {
+        Path path = files.path("jobs");
+        try (ManyToManyRing ring = ManyToManyRing.create(path, 4, 64)) {
+            runAndKill("claim-and-hang", "claimed", path.toString(), Long.toString(MEMBER));
+            assertEquals(1, ring.producers());
+            offerRequest(ring, 2);
+            assertEquals(List.of(), drainRequestIds(ring), "every consumer waits at the unpublished claim");
+            assertEquals(0, ring.releaseAbandoned(m -> false, (t, b, o, n) -> true));
+            assertEquals(1, ring.releaseAbandoned(m -> m == MEMBER, (t, b, o, n) -> {
+                throw new AssertionError("a producer's claim has nothing to rescue");
+            }));
+            assertEquals(0, ring.producers());
+            assertEquals(List.of(2L), drainRequestIds(ring), "the claim became padding; the next message flows");
+            for (long id = 3; id <= 6; id++) {
+                offerRequest(ring, id);
+            }
+            assertEquals(List.of(3L, 4L, 5L, 6L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void aLiveProducersClaimIsLeftAloneAndItsCommitStillLands() throws Exception {
+        try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 4, 64)) {
+            ManyToManyRing.Producer live = ring.producer(3);
+            ManyToManyRing.Producer other = ring.producer(4);
+            int index = live.tryClaim(3, 16);
+            assertTrue(index >= 0);
+            assertEquals(0, ring.releaseAbandoned(m -> m == 4, (t, b, o, n) -> true), "member 4 holds nothing");
+            assertEquals(1, ring.producers(), "member 4's record was freed");
+            live.buffer().set(ValueLayout.JAVA_LONG_UNALIGNED, index, 41L);
+            assertTrue(live.commit(index));
+            assertEquals(List.of(41L), drainRequestIds(ring));
+            live.close();
+            assertEquals(0, ring.producers());
+            other.close(); // already unregistered by the broker: harmless
+        }
     }
 
     @Test
