@@ -65,6 +65,16 @@ class ShmBrokerTest {
                     .get("digest").asText(), "SHA-256 by default");
             HttpResponse<String> bad = post(mesh, "/v1/digest?alg=md5", data);
             assertEquals(400, bad.statusCode(), bad.body());
+            // what `curl --data-binary @file` sends: binary data declared as a form; the body is taken as bytes
+            byte[] binary = new byte[60_000];
+            new Random(3).nextBytes(binary);
+            HttpResponse<String> form = HTTP.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + mesh.port + "/v1/digest?alg=sha3-256"))
+                    .timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(binary)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, form.statusCode(), form.body());
+            assertEquals(hex("sha3-256", binary), Mesh.JSON.readTree(form.body()).get("digest").asText());
 
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", mesh.port).usePlaintext().build();
             try {

@@ -77,9 +77,10 @@ final class BrokerProcess {
         rescued.addAndGet(d.rescued());
         claimsPublished.addAndGet(d.claimsPublished());
         redelivered.addAndGet(d.redelivered());
-        if (d.rescued() + d.claimsPublished() > 0) {
-            LOG.info("released the jobs ring positions of gone members: rescued " + d.rescued() + " job(s) a compute"
-                    + " had taken, skipped " + d.claimsPublished() + " claim(s) an edge never committed");
+        if (d.rescued() + d.claimsPublished() + d.redelivered() > 0) {
+            LOG.info("took back from gone members and expired leases: " + d.rescued() + " job(s) a compute had taken"
+                    + " off the ring, " + d.redelivered() + " lease(s) redelivered, " + d.claimsPublished()
+                    + " uncommitted edge claim(s) skipped");
         }
         List<String> now = conductor.fenced();
         if (!now.equals(fenced)) {

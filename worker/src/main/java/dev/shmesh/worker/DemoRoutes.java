@@ -26,6 +26,9 @@ public class DemoRoutes {
                             .encode());
         });
         router.post("/v1/digest")
+                // the body is raw bytes whatever its declared type: `curl --data-binary @file` says
+                // x-www-form-urlencoded, and the form decoder would refuse (or mangle) binary data
+                .handler(new RawBody())
                 .handler(BodyHandler.create().setBodyLimit(DigestWire.MAX_DATA).setHandleFileUploads(false))
                 .handler(this::digest);
     }
@@ -62,5 +65,18 @@ public class DemoRoutes {
                 .setStatusCode(status)
                 .putHeader("content-type", "application/json")
                 .end(new JsonObject().put("error", message).put("worker", WorkerIdentity.id()).encode());
+    }
+
+    /**
+     * Drops the request's content type so that the body handler keeps the bytes as they came. A platform
+     * handler: Vert.x Web runs those before body handlers.
+     */
+    private static final class RawBody implements io.vertx.core.Handler<RoutingContext>,
+            io.vertx.ext.web.handler.PlatformHandler {
+        @Override
+        public void handle(RoutingContext ctx) {
+            ctx.request().headers().remove("content-type");
+            ctx.next();
+        }
     }
 }
