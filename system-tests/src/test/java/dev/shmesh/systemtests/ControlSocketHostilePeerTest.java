@@ -74,6 +74,13 @@ class ControlSocketHostilePeerTest {
     }
 
     @Test
+    void aPeerTellingTheGatewayWhoIsGoneIsDropped() throws Exception {
+        // Members flows gateway -> broker only: a peer that sends it is not believed
+        assertDroppedWithoutFds(frame(Envelope.newBuilder().setMembers(
+                dev.shmesh.api.control.v1.Members.newBuilder().setHighestAssigned(99)).build()));
+    }
+
+    @Test
     void garbageIsDropped() throws Exception {
         byte[] garbage = new byte[1024];
         new Random(42).nextBytes(garbage);
