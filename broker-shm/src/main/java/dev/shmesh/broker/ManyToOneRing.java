@@ -104,6 +104,24 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     @Override
     public int tryClaim(int type, int length) {
+        int record = claim(type, length);
+        if (record < 0) {
+            return record;
+        }
+        // type and the negative ("being written") length in one 8-byte store
+        data.set(ValueLayout.JAVA_LONG, record, RecordDescriptor.header(-(HEADER_LENGTH + length), type));
+        return record + HEADER_LENGTH;
+    }
+
+    /**
+     * Checks the arguments and the state and moves the tail past the record (and the padding before a wrap).
+     * Returns the record's offset in the data area, or a sentinel.
+     *
+     * <p>This is the producer's hot path and is kept to what it must do: the state word and the head cache (both
+     * lines that only change rarely), the tail (CAS), and nothing else shared. Everything that only a full cache,
+     * a wrap or a broken peer needs sits in {@link #refreshHead} and {@link #writePadding}.
+     */
+    private int claim(int type, int length) {
         if (type <= 0 || length < 0) {
             throw badClaim(type, length);
         }
@@ -114,43 +132,54 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         if (state != STATE_ACTIVE) {
             return sentinelFor(state);
         }
-        // the hot path stays small enough for the JIT to inline it into offer(); slow paths are methods
-        final int recordLength = HEADER_LENGTH + length;
-        final int required = align(recordLength);
-        long head = (long) LONG.getAcquire(memory, headCacheOffset);
-        long tail;
-        int padding;
-        int index;
+        final int required = align(HEADER_LENGTH + length);
+        final int capacity = this.capacity;
+        long head = (long) LONG.getVolatile(memory, headCacheOffset);
         while (true) {
-            tail = (long) LONG.getVolatile(memory, tailOffset);
-            index = (int) tail & mask;
-            int toEnd = capacity - index;
-            padding = required > toEnd ? toEnd : 0;
+            long tail = (long) LONG.getVolatile(memory, tailOffset);
             long used = tail - head;
-            if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0 || used < 0 || required + padding > capacity - used) {
-                long fresh = refreshHead(tail, required + padding);
-                if (fresh == RETRY) {
-                    continue;
+            // the cache says full, or the tail or the cache look wrong: the slow path validates and refreshes
+            if (required > capacity - used || used < 0 || (tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
+                head = refreshHead(tail, required);
+                if (head < 0) {
+                    if (head == RETRY) {
+                        head = (long) LONG.getVolatile(memory, headCacheOffset);
+                        continue;
+                    }
+                    return (int) head;
                 }
-                if (fresh < 0) {
-                    return (int) fresh;
+            }
+            int index = (int) tail & mask;
+            int toEnd = capacity - index;
+            int padding = 0;
+            if (required > toEnd) {
+                // the record goes to the start of the data area; the padding before it needs room too
+                padding = toEnd;
+                if (required + padding > capacity - (tail - head)) {
+                    head = refreshHead(tail, required + padding);
+                    if (head < 0) {
+                        if (head == RETRY) {
+                            head = (long) LONG.getVolatile(memory, headCacheOffset);
+                            continue;
+                        }
+                        return (int) head;
+                    }
                 }
-                head = fresh;
             }
             if (LONG.compareAndSet(memory, tailOffset, tail, tail + padding + required)) {
-                break;
+                if (padding != 0) {
+                    writePadding(index, padding);
+                    return 0;
+                }
+                return index;
             }
         }
-        if (padding != 0) {
-            writePadding(index, padding);
-            index = 0;
-        }
-        // type and the negative ("being written") length in one 8-byte store
-        data.set(ValueLayout.JAVA_LONG, index, RecordDescriptor.header(-recordLength, type));
-        return index + HEADER_LENGTH;
     }
 
     private static final long RETRY = Long.MIN_VALUE;
+
+    /** Up to this many consumed bytes, {@link #release} zeroes with a loop rather than {@code fill}. */
+    private static final int ZERO_LOOP_LIMIT = 4096;
 
     /**
      * The cached head says "no room" or the tail looks wrong: validate the tail, read the consumer's head and
@@ -163,7 +192,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         // the cache may be stale or behind another producer's newer copy: ask the consumer's head
         long head = (long) LONG.getVolatile(memory, headOffset);
         long used = tail - head;
-        if (used < 0 || used > capacity) {
+        // a negative head would also read as a sentinel to the caller
+        if (head < 0 || used < 0 || used > capacity) {
             if (tail != (long) LONG.getVolatile(memory, tailOffset)) {
                 return RETRY; // the tail moved under us; ours was just old
             }
@@ -208,7 +238,12 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             fence(FENCE_BAD_COMMIT, record);
             return;
         }
-        INT.setRelease(data, (long) record + LENGTH_OFFSET, length);
+        publish(record, length);
+    }
+
+    /** Stores the positive length (release): the consumer may take the record from here on. */
+    private void publish(int record, int recordLength) {
+        INT.setRelease(data, (long) record + LENGTH_OFFSET, recordLength);
         RingCounters c = counters;
         if (c != null) {
             c.addEnqueued(1);
@@ -233,14 +268,30 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         wakeIfSleeping();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Claim, copy and commit in one method, without going through {@link #tryClaim} and {@link #commit}: the
+     * commit knows the length it wrote, so it compares it with one load instead of validating a caller's
+     * index. The length is still read back, because {@link #unblock()} may have revoked the claim; anything but our
+     * own length goes to {@link #commit}, which drops or fences as documented there.
+     */
     @Override
     public int offer(int type, MemorySegment source, long offset, int length) {
-        int index = tryClaim(type, length);
-        if (index >= 0) {
-            MemorySegment.copy(source, offset, data, index, length);
-            commit(index);
+        int record = claim(type, length);
+        if (record < 0) {
+            return record;
         }
-        return index;
+        int recordLength = HEADER_LENGTH + length;
+        data.set(ValueLayout.JAVA_LONG, record, RecordDescriptor.header(-recordLength, type));
+        MemorySegment.copy(source, offset, data, record + HEADER_LENGTH, length);
+        // comparing the length alone measured faster than comparing the whole header
+        if (data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET) == -recordLength) {
+            publish(record, recordLength);
+        } else {
+            commit(record + HEADER_LENGTH);
+        }
+        return record + HEADER_LENGTH;
     }
 
     @Override
@@ -307,7 +358,14 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     /** Frees what a poll consumed and moves the head. */
     private void release(long head, int headIndex, int bytes, int count) {
         // producers read 0 as "not yet published": every 8-byte boundary must be zero again
-        data.asSlice(headIndex, bytes).fill((byte) 0);
+        if (bytes <= ZERO_LOOP_LIMIT) {
+            // the usual batch when the consumer keeps up: plain 8-byte stores, no slice and no call into a stub
+            for (int i = 0; i < bytes; i += RecordDescriptor.ALIGNMENT) {
+                data.set(ValueLayout.JAVA_LONG, headIndex + i, 0L);
+            }
+        } else {
+            data.asSlice(headIndex, bytes).fill((byte) 0);
+        }
         LONG.setRelease(memory, headOffset, head + bytes);
         RingCounters c = counters;
         if (c != null) {
