@@ -8,8 +8,17 @@ import java.util.List;
 final class Children {
     private Children() {}
 
+    /**
+     * A child JVM for {@code main}. With SHMESH_BENCH_CHILD_CPUS set (e.g. "0"), the child runs under
+     * {@code taskset -c} on those CPUs: pin the parent elsewhere (taskset -c 1 java ...) so that producer and
+     * consumer never share a vCPU, which otherwise happens by chance and swings results by 5x.
+     */
     static ProcessBuilder builder(Class<?> main, String... args) {
         List<String> command = new ArrayList<>();
+        String cpus = System.getenv("SHMESH_BENCH_CHILD_CPUS");
+        if (cpus != null && !cpus.isBlank()) {
+            command.addAll(List.of("taskset", "-c", cpus));
+        }
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("--sun-misc-unsafe-memory-access=allow");

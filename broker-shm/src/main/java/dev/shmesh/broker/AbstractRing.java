@@ -83,6 +83,7 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
                 memory.set(ValueLayout.JAVA_LONG, SegmentHeaderDescriptor.LENGTH + FENCE_POSITION_OFFSET, position);
                 LONG.setRelease(memory, SegmentHeaderDescriptor.LENGTH + (long) FENCE_PID_OFFSET,
                         ProcessHandle.current().pid());
+                poisonHeadCache();
                 wakeAll();
                 CorruptionListener l = listener;
                 if (l != null) {
@@ -117,8 +118,20 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
 
     public final void closeRing() {
         INT.compareAndSet(memory, stateOffset, STATE_ACTIVE, STATE_CLOSED);
+        poisonHeadCache();
         wakeAll();
     }
+
+    /**
+     * After the state left ACTIVE: makes the head cache unusable (it reads as "the tail is behind the head"), so that
+     * an MPSC producer, which checks the state only on its slow path, takes that path on its next claim and sees
+     * the state. The many-to-many ring does not use the head cache.
+     */
+    final void poisonHeadCache() {
+        LONG.setVolatile(memory, headCacheOffset, POISONED_HEAD_CACHE);
+    }
+
+    static final long POISONED_HEAD_CACHE = Long.MAX_VALUE;
 
     public final void onCorruption(CorruptionListener listener) {
         this.listener = listener;

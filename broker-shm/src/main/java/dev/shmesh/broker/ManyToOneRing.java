@@ -114,12 +114,13 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     }
 
     /**
-     * Checks the arguments and the state and moves the tail past the record (and the padding before a wrap).
-     * Returns the record's offset in the data area, or a sentinel.
+     * Checks the arguments and moves the tail past the record (and the padding before a wrap). Returns the
+     * record's offset in the data area, or a sentinel.
      *
-     * <p>This is the producer's hot path and is kept to what it must do: the state word and the head cache (both
-     * lines that only change rarely), the tail (CAS), and nothing else shared. Everything that only a full cache,
-     * a wrap or a broken peer needs sits in {@link #refreshHead} and {@link #writePadding}.
+     * <p>This is the producer's hot path and is kept to what it must do: the head cache (a line that only changes
+     * when the cache runs out), the tail (CAS), and nothing else shared. Everything that only a full cache, a wrap,
+     * a closed or fenced ring or a broken peer needs sits in {@link #refreshHead} and {@link #writePadding}: closing
+     * and fencing poison the head cache ({@link #poisonHeadCache}), which sends every producer there.
      */
     private int claim(int type, int length) {
         if (type <= 0 || length < 0) {
@@ -127,10 +128,6 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         }
         if (length > maxPayloadLength) {
             return TOO_LARGE;
-        }
-        int state = state();
-        if (state != STATE_ACTIVE) {
-            return sentinelFor(state);
         }
         final int required = align(HEADER_LENGTH + length);
         final int capacity = this.capacity;
@@ -186,6 +183,10 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
      * refresh the cache. Returns the head, {@link #RETRY} (our tail was stale), or a sentinel.
      */
     private long refreshHead(long tail, int needed) {
+        int state = state();
+        if (state != STATE_ACTIVE) {
+            return sentinelFor(state);
+        }
         if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
             return fence(FENCE_BAD_TAIL, tail); // only a broken peer writes an unaligned tail
         }
@@ -206,7 +207,12 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             }
             return BACK_PRESSURED;
         }
-        LONG.setRelease(memory, headCacheOffset, head);
+        LONG.setVolatile(memory, headCacheOffset, head);
+        state = state();
+        if (state != STATE_ACTIVE) {
+            poisonHeadCache(); // closed or fenced while we refreshed: our copy must not unpoison it
+            return sentinelFor(state);
+        }
         return head;
     }
 
