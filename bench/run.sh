@@ -19,18 +19,25 @@ for w in "${what[@]}"; do
         | grep -E '^Benchmark|:received' ;;
     xput)
       # interleaved rounds: on a VM the speed of a cross-core hand-off changes with vCPU placement over time,
-      # so only numbers from the same round compare
+      # so only numbers from the same round compare. Producer (child) on CPU 0, consumer on CPU 1: two busy
+      # spinners that land on one vCPU by chance measure the scheduler, not the ring
+      PIN=()
+      if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+        export SHMESH_BENCH_CHILD_CPUS=0
+        PIN=(taskset -c 1)
+      fi
       for size in 64 1024; do
         n=$([ "$size" = 64 ] && echo 20000000 || echo 4000000)
         for run in 1 2 3; do
           for impl in shmesh-mpsc agrona-mpsc agrona-spsc shmesh-mpmc; do
-            "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput "$impl" "$size" "$n" 2>&1 | tail -1
+            "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput "$impl" "$size" "$n" 2>&1 | tail -1
           done
         done
       done
       for run in 1 2 3; do
-        "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput shmesh-mpsc 64 20000000 2 2>&1 | tail -1
-        "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput agrona-mpsc 64 20000000 2 2>&1 | tail -1
+        # two producers: both children share CPU 0 (one core left for them on this machine)
+        "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput shmesh-mpsc 64 20000000 2 2>&1 | tail -1
+        "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput agrona-mpsc 64 20000000 2 2>&1 | tail -1
       done ;;
     latency)
       # back to back (steady load), then with 2 ms between pings (idle: spin-then-park has parked)
