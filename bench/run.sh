@@ -35,9 +35,9 @@ for w in "${what[@]}"; do
         done
       done
       for run in 1 2 3; do
-        # two producers: both children share CPU 0 (one core left for them on this machine)
-        "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput shmesh-mpsc 64 20000000 2 2>&1 | tail -1
-        "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput agrona-mpsc 64 20000000 2 2>&1 | tail -1
+        # two producers and a consumer on two cores: not pinned, the scheduler shares them out
+        SHMESH_BENCH_CHILD_CPUS= "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput shmesh-mpsc 64 20000000 2 2>&1 | tail -1
+        SHMESH_BENCH_CHILD_CPUS= "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput agrona-mpsc 64 20000000 2 2>&1 | tail -1
       done ;;
     latency)
       # back to back (steady load), then with 2 ms between pings (idle: spin-then-park has parked)
