@@ -406,29 +406,15 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         LONG.compareAndSet(memory, record + MemberTableDescriptor.MEMBER_OFFSET, member, 0L);
     }
 
-    /** A registered consumer of this ring: {@link #poll} records what it takes (see the class comment). */
-    public final class Consumer implements MessageSource, AutoCloseable {
+    /** What a registered producer or consumer is: a mesh member id and its record in the member table. */
+    public abstract sealed class Registration implements AutoCloseable permits Consumer, Producer {
         private final long member;
-        private final long record;
+        final long record;
         private boolean closed;
 
-        private Consumer(long member, long record) {
+        private Registration(long member, long record) {
             this.member = member;
             this.record = record;
-        }
-
-        /** {@link ManyToManyRing#poll}, recording each position before taking it. */
-        @Override
-        public int poll(MessageHandler handler, int limit) {
-            if (closed) {
-                throw new IllegalStateException("consumer of member " + member + " is closed");
-            }
-            return ManyToManyRing.this.poll(handler, limit, record + MemberTableDescriptor.CLAIM_OFFSET);
-        }
-
-        @Override
-        public int maxPayloadLength() {
-            return maxPayloadLength;
         }
 
         public long member() {
@@ -439,13 +425,42 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             return ManyToManyRing.this;
         }
 
-        /** Frees the record (not from inside {@link #poll}). */
+        final void checkOpen() {
+            if (closed) {
+                throw new IllegalStateException(getClass().getSimpleName() + " of member " + member + " is closed");
+            }
+        }
+
+        /** What to settle before the record is freed. */
+        void beforeClose() {}
+
+        /** Frees the record; not while this party polls or claims in another thread. */
         @Override
-        public void close() {
+        public final void close() {
             if (!closed) {
                 closed = true;
+                beforeClose();
                 unregister(record, member);
             }
+        }
+    }
+
+    /** A registered consumer of this ring: {@link #poll} records what it takes (see the class comment). */
+    public final class Consumer extends Registration implements MessageSource {
+        private Consumer(long member, long record) {
+            super(member, record);
+        }
+
+        /** {@link ManyToManyRing#poll}, recording each position before taking it. */
+        @Override
+        public int poll(MessageHandler handler, int limit) {
+            checkOpen();
+            return ManyToManyRing.this.poll(handler, limit, record + MemberTableDescriptor.CLAIM_OFFSET);
+        }
+
+        @Override
+        public int maxPayloadLength() {
+            return maxPayloadLength;
         }
     }
 
@@ -453,25 +468,21 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
      * A registered producer of this ring: {@link #tryClaim} records the position it claims until {@link #commit}
      * or {@link #abort}. One outstanding claim at a time, from one thread at a time (use one producer per thread).
      */
-    public final class Producer implements AutoCloseable {
-        private final long member;
+    public final class Producer extends Registration {
         private final long claim;
-        private boolean closed;
         private long dropped;
 
         private Producer(long member, long record) {
-            this.member = member;
+            super(member, record);
             this.claim = record + MemberTableDescriptor.CLAIM_OFFSET;
         }
 
         /** {@link ManyToManyRing#tryClaim}, recorded. */
         public int tryClaim(int type, int length) {
-            if (closed) {
-                throw new IllegalStateException("producer of member " + member + " is closed");
-            }
+            checkOpen();
             if ((long) LONG.getAcquire(memory, claim) >= 0) {
-                throw new IllegalStateException("producer of member " + member + " already holds a claim: commit or"
-                        + " abort it first");
+                throw new IllegalStateException("producer of member " + member() + " already holds a claim: commit"
+                        + " or abort it first");
             }
             return ManyToManyRing.this.tryClaim(type, length, claim);
         }
@@ -514,24 +525,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             return dropped;
         }
 
-        public long member() {
-            return member;
-        }
-
-        public ManyToManyRing ring() {
-            return ManyToManyRing.this;
-        }
-
-        /** Frees the record; an outstanding claim is aborted first. */
+        /** An outstanding claim is aborted before the record is freed. */
         @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                long position = (long) LONG.getAcquire(memory, claim);
-                if (position >= 0 && position < (long) LONG.getVolatile(memory, tailOffset)) {
-                    publish(slotOffset(position), true, claim);
-                }
-                unregister(claim - MemberTableDescriptor.CLAIM_OFFSET, member);
+        void beforeClose() {
+            long position = (long) LONG.getAcquire(memory, claim);
+            if (position >= 0 && position < (long) LONG.getVolatile(memory, tailOffset)) {
+                publish(slotOffset(position), true, claim);
             }
         }
     }

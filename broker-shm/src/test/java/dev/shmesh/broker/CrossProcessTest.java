@@ -23,34 +23,20 @@ class CrossProcessTest {
     private static final int PER_PRODUCER = 500_000;
 
     private final ShmFiles files = new ShmFiles();
-    private final List<Process> children = new ArrayList<>();
+    private final ChildJvms children = new ChildJvms();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : children) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        children.close();
         files.deleteAll();
     }
 
     private Process child(String... args) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-XX:+UseSerialGC");
-        command.add("-Xmx64m");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(RingChild.class.getName());
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).inheritIO().start();
-        children.add(p);
-        return p;
+        return children.start(args);
     }
 
     private void awaitChildren() throws Exception {
-        for (Process p : children) {
+        for (Process p : children.all()) {
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "child " + p.pid() + " did not finish");
             assertEquals(0, p.exitValue(), "child " + p.pid() + " exit code");
         }
@@ -160,7 +146,6 @@ class CrossProcessTest {
             Process p = child("claim-and-die", "mpsc", path.toString());
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
             assertEquals(42, p.exitValue(), "the child claimed and halted");
-            children.remove(p);
             java.lang.foreign.MemorySegment src = java.lang.foreign.MemorySegment.ofArray(new long[] {77L});
             assertTrue(ring.offer(2, src, 0, 8) >= 0);
             long[] got = {0};

@@ -19,14 +19,11 @@ import org.junit.jupiter.api.Timeout;
 class LeaseTableTest {
     private final ShmFiles files = new ShmFiles();
     private final Arena arena = Arena.ofShared();
-    private final List<Process> children = new ArrayList<>();
+    private final ChildJvms children = new ChildJvms();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : children) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        children.close();
         arena.close();
         files.deleteAll();
     }
@@ -129,13 +126,7 @@ class LeaseTableTest {
         try (ManyToOneRing ring = ManyToOneRing.create(ringPath, 4096);
                 LeaseTable leases = LeaseTable.create(leasesPath, 8, ring.maxPayloadLength())) {
             offerRequest(ring, 99);
-            List<String> command = new ArrayList<>(List.of(
-                    ProcessHandle.current().info().command().orElseThrow(),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
-                    "-cp", System.getProperty("java.class.path"),
-                    RingChild.class.getName(), "lease-and-die", "mpsc", ringPath.toString(), leasesPath.toString()));
-            Process child = new ProcessBuilder(command).inheritIO().start();
-            children.add(child);
+            Process child = children.start("lease-and-die", "mpsc", ringPath.toString(), leasesPath.toString());
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
             assertEquals(42, child.exitValue(), "the child leased the message and halted");
             assertEquals(List.of(), drainRequestIds(ring), "the ring gave the message to the child");

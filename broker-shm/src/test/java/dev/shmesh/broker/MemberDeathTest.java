@@ -28,14 +28,11 @@ class MemberDeathTest {
 
     private final ShmFiles files = new ShmFiles();
     private final Arena arena = Arena.ofShared();
-    private final List<Process> children = new ArrayList<>();
+    private final ChildJvms children = new ChildJvms();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : children) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        children.close();
         arena.close();
         files.deleteAll();
     }
@@ -60,12 +57,9 @@ class MemberDeathTest {
 
     /** Runs a RingChild mode on an MPMC ring until it prints {@code signal}, then SIGKILLs it. */
     private void runAndKill(String mode, String signal, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m",
-                "-cp", System.getProperty("java.class.path"), RingChild.class.getName(), mode, "mpmc"));
-        command.addAll(List.of(args));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        children.add(child);
+        List<String> all = new ArrayList<>(List.of(mode, "mpmc"));
+        all.addAll(List.of(args));
+        Process child = children.startPiped(all.toArray(String[]::new));
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         assertEquals(signal, out.readLine(), "the child got where it is killed");
         child.destroyForcibly(); // SIGKILL
