@@ -148,11 +148,15 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
 
     @Override
     public int tryClaim(int type, int length) {
-        return tryClaim(type, length, -1);
+        long position = claim(type, length, -1);
+        return position < 0 ? (int) position : (int) slotOffset(position) + HEADER_LENGTH;
     }
 
-    /** {@link #tryClaim}; {@code claimOffset} is the caller's producer record's claim word, or -1 for none. */
-    private int tryClaim(int type, int length, long claimOffset) {
+    /**
+     * {@link #tryClaim}, returning the claimed position (or a negative sentinel); {@code claimOffset} is the caller's
+     * producer record's claim word, or -1 for none.
+     */
+    private long claim(int type, int length, long claimOffset) {
         if (type <= 0) {
             throw new IllegalArgumentException("type=" + type + " must be positive");
         }
@@ -204,7 +208,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         }
         data.set(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET, length);
         data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, type);
-        return (int) slot + HEADER_LENGTH;
+        return position;
     }
 
     @Override
@@ -224,15 +228,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     /**
-     * A registered producer's commit or abort: the claimed position is in its record. False when the claim was
-     * published as padding by {@link #releaseAbandoned} (the producer was declared gone): the message is dropped.
+     * A registered producer's commit or abort of the {@code position} it claimed (kept in its own memory: the record
+     * in shared memory is only for the broker). False when the claim was published as padding by
+     * {@link #releaseAbandoned} (the producer was declared gone): the message is dropped.
      */
-    private boolean publish(long slot, boolean abort, long claimOffset) {
-        long position = (long) LONG.getAcquire(memory, claimOffset);
-        if (position < 0 || slotOffset(position) != slot) {
-            throw new IllegalArgumentException("index=" + (slot + HEADER_LENGTH)
-                    + " is not this producer's outstanding claim");
-        }
+    private boolean publish(long position, boolean abort, long claimOffset) {
+        long slot = slotOffset(position);
         if (abort) {
             data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
         }
@@ -470,6 +471,8 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
      */
     public final class Producer extends Registration {
         private final long claim;
+        /** The outstanding claim's position, or -1; private memory, unlike the record's claim word. */
+        private long position = -1;
         private long dropped;
 
         private Producer(long member, long record) {
@@ -480,11 +483,26 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         /** {@link ManyToManyRing#tryClaim}, recorded. */
         public int tryClaim(int type, int length) {
             checkOpen();
-            if ((long) LONG.getAcquire(memory, claim) >= 0) {
+            if (position >= 0) {
                 throw new IllegalStateException("producer of member " + member() + " already holds a claim: commit"
                         + " or abort it first");
             }
-            return ManyToManyRing.this.tryClaim(type, length, claim);
+            long claimed = claim(type, length, claim);
+            if (claimed < 0) {
+                return (int) claimed;
+            }
+            position = claimed;
+            return (int) slotOffset(claimed) + HEADER_LENGTH;
+        }
+
+        /** The outstanding claim, which {@code index} must be; it is over after this call. */
+        private long take(int index) {
+            long p = position;
+            if (p < 0 || slotOffset(p) != checkIndex(index)) {
+                throw new IllegalArgumentException("index=" + index + " is not this producer's outstanding claim");
+            }
+            position = -1;
+            return p;
         }
 
         /**
@@ -492,7 +510,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
          * published as padding meanwhile: the message is dropped (counted in {@link #dropped}).
          */
         public boolean commit(int index) {
-            boolean published = publish(checkIndex(index), false, claim);
+            boolean published = publish(take(index), false, claim);
             if (!published) {
                 dropped++;
             }
@@ -500,7 +518,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         }
 
         public void abort(int index) {
-            publish(checkIndex(index), true, claim);
+            publish(take(index), true, claim);
         }
 
         /** {@link ManyToManyRing#offer}, recorded. */
@@ -528,9 +546,9 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         /** An outstanding claim is aborted before the record is freed. */
         @Override
         void beforeClose() {
-            long position = (long) LONG.getAcquire(memory, claim);
-            if (position >= 0 && position < (long) LONG.getVolatile(memory, tailOffset)) {
-                publish(slotOffset(position), true, claim);
+            if (position >= 0) {
+                publish(position, true, claim);
+                position = -1;
             }
         }
     }

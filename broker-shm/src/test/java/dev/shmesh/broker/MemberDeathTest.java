@@ -88,6 +88,27 @@ class MemberDeathTest {
     }
 
     @Test
+    void garbageInAProducersRecordNeitherBreaksItsCommitNorMisleadsTheBroker() throws Exception {
+        try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 4, 64)) {
+            ManyToManyRing.Producer producer = ring.producer(3);
+            int index = producer.tryClaim(3, 16);
+            long record = dev.shmesh.broker.internal.SegmentHeaderDescriptor.LENGTH
+                    + dev.shmesh.broker.internal.MemberTableDescriptor.recordOffset(ring.capacity(), 0);
+            MemorySegment shared = ring.segment().memory();
+            assertEquals(3, shared.get(ValueLayout.JAVA_LONG, record), "the producer holds record 0");
+            // a hostile process with write access scribbles over the claim and role words
+            shared.set(ValueLayout.JAVA_LONG, record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET,
+                    0x7FFF_FFFF_FFFF_0000L);
+            shared.set(ValueLayout.JAVA_INT, record + dev.shmesh.broker.internal.MemberTableDescriptor.ROLE_OFFSET, 99);
+            producer.buffer().set(ValueLayout.JAVA_LONG_UNALIGNED, index, 51L);
+            assertTrue(producer.commit(index), "the producer keeps its own claim in its own memory");
+            assertEquals(List.of(51L), drainRequestIds(ring));
+            assertEquals(0, ring.releaseAbandoned(m -> true, (t, b, o, n) -> true), "nothing to take from garbage");
+            assertTrue(!ring.isFenced());
+        }
+    }
+
+    @Test
     void aLiveProducersClaimIsLeftAloneAndItsCommitStillLands() throws Exception {
         try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 4, 64)) {
             ManyToManyRing.Producer live = ring.producer(3);
