@@ -42,6 +42,7 @@ public final class BrokerConductor implements AutoCloseable {
     private final List<ManyToOneRing> replies;
     private final RingCounters jobCounters;
     private final boolean reattached;
+    private ManyToManyRing.Producer jobsProducer;
 
     private BrokerConductor(String mesh, ManyToManyRing jobs, LeaseTable leases, Counters counters,
             List<ManyToOneRing> replies, boolean reattached) {
@@ -66,16 +67,36 @@ public final class BrokerConductor implements AutoCloseable {
      * left of them and creates a fresh set.
      */
     public static BrokerConductor openOrCreate(String mesh, Layout layout) throws IOException {
+        return openOrCreate(mesh, layout, 0);
+    }
+
+    /**
+     * {@link #openOrCreate(String, Layout)} for the members of gateway generation {@code generation} (from Assign;
+     * 0: any). Segments that another generation's members used are removed and created anew: member ids repeat
+     * across gateways, so the old generation's records would pass for new members' — and its queued jobs were for
+     * clients that are gone with it.
+     */
+    public static BrokerConductor openOrCreate(String mesh, Layout layout, long generation) throws IOException {
         try {
-            return attach(mesh, layout);
+            BrokerConductor c = attach(mesh, layout);
+            long stored = c.leases.generation();
+            if (generation == 0 || stored == generation) {
+                return c;
+            }
+            LOG.info("mesh " + mesh + "'s segments belong to an earlier gateway (generation " + Long.toHexString(stored)
+                    + "); starting empty for generation " + Long.toHexString(generation));
+            c.close();
+            unlinkAll(mesh, layout);
         } catch (IOException | RuntimeException e) {
             if (anyExists(mesh, layout)) {
                 LOG.warning("cannot re-attach to mesh " + mesh + "'s segments (" + e.getMessage()
                         + "); removing them and starting empty");
             }
             unlinkAll(mesh, layout);
-            return create(mesh, layout);
         }
+        BrokerConductor created = create(mesh, layout);
+        created.leases.generation(generation);
+        return created;
     }
 
     private static BrokerConductor attach(String mesh, Layout layout) throws IOException {
@@ -132,9 +153,17 @@ public final class BrokerConductor implements AutoCloseable {
         return paths;
     }
 
-    /** Holds leases and reaps as mesh member {@code member} (the broker's own id), not as its pid. */
+    /**
+     * Holds leases and reaps as mesh member {@code member} (the broker's own id), not as its pid, and redelivers
+     * through a producer registered as that member: a broker killed in the middle of a redelivery leaves a claim
+     * the next broker publishes as padding (the lease it came from is still there), not a stalled ring.
+     */
     public BrokerConductor actAs(long member) {
         leases.actAs(member);
+        if (jobsProducer != null) {
+            jobsProducer.close();
+        }
+        jobsProducer = jobs.producer(member);
         return this;
     }
 
@@ -153,15 +182,16 @@ public final class BrokerConductor implements AutoCloseable {
      */
     public Duty duty(LongPredicate gone) {
         rescuedThisRound = 0;
-        int released = jobs.releaseAbandoned(gone, (type, buffer, offset, length) -> {
+        long claimsBefore = jobs.claimsPublished();
+        jobs.releaseAbandoned(gone, (type, buffer, offset, length) -> {
             boolean adopted = leases.adopt(type, buffer, offset, length);
             if (adopted) {
                 rescuedThisRound++;
             }
             return adopted;
         });
-        int redelivered = leases.reap(jobs, LeaseTable.Holders.members(gone));
-        return new Duty(rescuedThisRound, Math.max(0, released - rescuedThisRound), redelivered);
+        int redelivered = leases.reap(jobsProducer != null ? jobsProducer : jobs, LeaseTable.Holders.members(gone));
+        return new Duty(rescuedThisRound, (int) (jobs.claimsPublished() - claimsBefore), redelivered);
     }
 
     /** Consumers registered on the jobs ring. */
@@ -229,6 +259,9 @@ public final class BrokerConductor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (jobsProducer != null) {
+            jobsProducer.close();
+        }
         jobs.close();
         leases.close();
         counters.close();

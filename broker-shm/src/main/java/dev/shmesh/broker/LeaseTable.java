@@ -159,6 +159,19 @@ public final class LeaseTable implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The generation of member ids the holders belong to (a gateway's, from Assign), stored in the table's
+     * header; 0 when never set. Member ids are unique only within one generation.
+     */
+    public long generation() {
+        return (long) LONG.getAcquire(region, (long) LeaseTableDescriptor.GENERATION_OFFSET);
+    }
+
+    /** Records the generation of member ids that hold leases from now on (the broker, once at start). */
+    public void generation(long generation) {
+        LONG.setRelease(region, (long) LeaseTableDescriptor.GENERATION_OFFSET, generation);
+    }
+
     /** The id this table holds leases as: the pid, or the member given to {@link #actAs}. */
     public long holder() {
         return holder;
@@ -269,7 +282,7 @@ public final class LeaseTable implements AutoCloseable {
      * when the holders are mesh members and the gateway says which are gone: their leases are redelivered at once
      * and their CLAIMING slots freed.
      */
-    public int reap(Ring ring, Holders holders) {
+    public int reap(MessageSink ring, Holders holders) {
         int redelivered = 0;
         long now = System.nanoTime();
         for (int slot = 0; slot < slots; slot++) {

@@ -54,6 +54,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     private final int slots;
     private final long slotMask;
     private final long consumersOffset;
+    private long claimsPublished;
 
     private ManyToManyRing(ShmSegment segment, int slots, int slotLength, int maxPayloadLength) {
         super(segment, slots * slotLength, maxPayloadLength);
@@ -401,9 +402,8 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                 + " gone members");
     }
 
+    /** Frees a record: only the member word, by CAS, so a record someone else registered since is left alone. */
     private void unregister(long record, long member) {
-        LONG.setRelease(memory, record + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
-        INT.setRelease(memory, record + MemberTableDescriptor.ROLE_OFFSET, 0);
         LONG.compareAndSet(memory, record + MemberTableDescriptor.MEMBER_OFFSET, member, 0L);
     }
 
@@ -469,7 +469,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
      * A registered producer of this ring: {@link #tryClaim} records the position it claims until {@link #commit}
      * or {@link #abort}. One outstanding claim at a time, from one thread at a time (use one producer per thread).
      */
-    public final class Producer extends Registration {
+    public final class Producer extends Registration implements MessageSink {
         private final long claim;
         /** The outstanding claim's position, or -1; private memory, unlike the record's claim word. */
         private long position = -1;
@@ -522,6 +522,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         }
 
         /** {@link ManyToManyRing#offer}, recorded. */
+        @Override
         public int offer(int type, MemorySegment source, long offset, int length) {
             int index = tryClaim(type, length);
             if (index >= 0) {
@@ -608,6 +609,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         if (claimedByLive(claim, MemberTableDescriptor.ROLE_CONSUMER, gone)) {
             return -1; // maybe theirs
         }
+        // A live consumer's record names a position from before its head CAS until after it frees it, and the
+        // head is past this one: if no live record named it just now and it is still not freed, its holder is
+        // dead and nobody can free or reuse the slot while we copy it.
+        if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) != claim + 1) {
+            return 0;
+        }
         int length = data.get(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET);
         int type = data.get(ValueLayout.JAVA_INT, slot + TYPE_OFFSET);
         if (length < 0 || length > maxPayloadLength) {
@@ -634,11 +641,15 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         if (claimedByLive(claim, MemberTableDescriptor.ROLE_PRODUCER, gone)) {
             return -1;
         }
+        if ((long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET) != claim) {
+            return 0; // a live producer published it after all (see releaseTaken)
+        }
         data.set(ValueLayout.JAVA_INT, slot + LENGTH_OFFSET, 0);
         data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
         if (!LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, claim, claim + 1)) {
             return 0;
         }
+        claimsPublished++;
         wakeIfSleeping();
         return 1;
     }
@@ -654,6 +665,11 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             }
         }
         return false;
+    }
+
+    /** Gone producers' claims that {@link #releaseAbandoned} published as padding, through this instance. */
+    public long claimsPublished() {
+        return claimsPublished;
     }
 
     /** Registered consumers. */

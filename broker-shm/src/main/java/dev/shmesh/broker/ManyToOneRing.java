@@ -393,6 +393,19 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
      * @return whether a record was unblocked
      */
     public boolean unblock() {
+        return revokeHeadClaim(true);
+    }
+
+    /**
+     * Consumer side: whether the record at the head is claimed and not yet committed (what {@link #unblock()}
+     * would revoke). The head moves only when this consumer polls something, so two observations with no progress
+     * between them see the same record.
+     */
+    public boolean headClaimedUncommitted() {
+        return revokeHeadClaim(false);
+    }
+
+    private boolean revokeHeadClaim(boolean revoke) {
         if (state() == STATE_FENCED) {
             return false;
         }
@@ -416,7 +429,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             fence(FENCE_BAD_RECORD_LENGTH, head);
             return false;
         }
-        return LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
+        return !revoke || LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
     }
 
     @Override

@@ -18,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * number of threads and processes. Consumer methods ({@code poll}, {@code awaitWork}) from one thread at a time
  * for {@link ManyToOneRing}, from any number for {@link ManyToManyRing}.
  */
-public sealed interface Ring extends MessageSource, AutoCloseable permits ManyToOneRing, ManyToManyRing {
+public sealed interface Ring extends MessageSource, MessageSink, AutoCloseable permits ManyToOneRing, ManyToManyRing {
     /** The ring is full; retry later. Counted in {@code backPressureEvents}. */
     int BACK_PRESSURED = -1;
     /** The ring was closed with {@link #closeRing()}; producers stop, consumers drain. */

@@ -257,7 +257,8 @@ final class ControlServer implements AutoCloseable {
                     .setInstanceId(slot.id)
                     .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
                     .setReplyRing(slot.replyRing)
-                    .setMember(slot.member);
+                    .setMember(slot.member)
+                    .setGeneration(supervisor.generation());
             for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
                 assign.addFds(HandedFd.newBuilder().setName(s.getKey()).setKind(FdKind.FD_KIND_SHM_SEGMENT));
                 fds.add(s.getValue());

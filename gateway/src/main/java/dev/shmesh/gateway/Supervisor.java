@@ -174,6 +174,8 @@ final class Supervisor {
 
     // --- members: ids for lease holders and ring consumers; the broker learns who is gone ----------------
 
+    /** Random and fixed for this gateway's life: member ids repeat across gateways, generations do not. */
+    private final long generation = RANDOM.nextLong() >>> 1 | 1;
     private long highestMember; // guarded by this
     private final java.util.TreeSet<Long> liveMembers = new java.util.TreeSet<>();
     private ControlServer.PeerSession brokerSession; // the broker's connection once it sent its segments
@@ -192,12 +194,43 @@ final class Supervisor {
         }
     }
 
+    /**
+     * Queues the current membership for the broker. A single sender thread writes it, outside this lock (a broker
+     * that stops reading must not wedge the supervisor); Members is the whole state, so only the newest counts.
+     */
     private void publishMembers() {
         ControlServer.PeerSession broker = brokerSession;
-        if (broker != null && !broker.sendMembers(highestMember, liveMembers)) {
-            LOG.warnf("cannot tell the broker which members are gone (its connection is closing); it learns"
-                    + " when it reconnects, and leases expire by deadline meanwhile");
+        if (broker == null) {
+            return; // the broker gets the whole state once it has sent its segments
         }
+        pendingMembers.set(new MembersUpdate(broker, highestMember, List.copyOf(liveMembers)));
+        membersSender.execute(this::sendPendingMembers);
+    }
+
+    private record MembersUpdate(ControlServer.PeerSession broker, long highest, List<Long> live) {}
+
+    private final java.util.concurrent.atomic.AtomicReference<MembersUpdate> pendingMembers =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private final java.util.concurrent.ExecutorService membersSender = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("shmesh-members").factory());
+
+    private void sendPendingMembers() {
+        MembersUpdate update = pendingMembers.getAndSet(null);
+        if (update != null && !update.broker().sendMembers(update.highest(), update.live())) {
+            LOG.warnf("cannot tell the broker which members are gone (its connection is closing); the next broker"
+                    + " learns it when it has sent its segments");
+        }
+    }
+
+    /**
+     * How long after a container's control connection ends its member counts as gone: a worker that loses the
+     * connection stops touching shared memory and exits within its orphan grace (2 s); until then the broker must
+     * not take back what it holds.
+     */
+    private static final Duration CONTAINER_GONE_AFTER = Duration.ofSeconds(5);
+
+    long generation() {
+        return generation;
     }
 
     synchronized long highestMember() {
@@ -324,7 +357,11 @@ final class Supervisor {
             if (containerMode && slots.get(slot.id) == slot) {
                 // the container runtime owns its lifecycle; a restarted container connects anew, as a new member
                 slots.remove(slot.id);
-                gone(slot);
+                timer.schedule(() -> {
+                    synchronized (this) {
+                        gone(slot);
+                    }
+                }, CONTAINER_GONE_AFTER.toMillis(), TimeUnit.MILLISECONDS);
                 LOG.infof("%s disconnected", slot.id);
             }
         }
@@ -366,6 +403,9 @@ final class Supervisor {
             return;
         }
         slot.lastExit = "exit code " + process.exitValue();
+        if (slot.session != null && slot.session == brokerSession) {
+            brokerSession = null; // a new broker gets the whole state once it has sent its segments
+        }
         gone(slot);
         if (slot.session != null) {
             slot.session.close();
@@ -463,6 +503,7 @@ final class Supervisor {
             }
         }
         timer.shutdownNow();
+        membersSender.shutdownNow();
         long deadline = System.nanoTime() + config.worker().stopTimeout().toNanos();
         for (Process p : processes) {
             waitFor(p, deadline);

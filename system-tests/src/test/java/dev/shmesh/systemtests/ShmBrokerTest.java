@@ -200,7 +200,7 @@ class ShmBrokerTest {
                             && info.get("broker.goneMembers").asInt() >= restarts
                             && info.get("broker.leasesInUse").asInt() == 0
                             && info.get("broker.jobConsumers").asInt() == 2
-                            && info.get("broker.jobProducers").asInt() == 1; // the edge
+                            && info.get("broker.jobProducers").asInt() == 2; // the edge, and the broker redelivering
                 }, Duration.ofSeconds(60));
                 rescued = mesh.worker(s, "broker").get("health").get("info").get("broker.rescued").asLong();
             }

@@ -37,9 +37,12 @@ final class BrokerProcess {
         this.conductor = conductor;
     }
 
-    /** Opens or re-attaches the mesh's segments; {@code member} is this broker's id from Assign (0: none). */
-    static BrokerProcess open(String mesh, long member) throws IOException {
-        BrokerConductor c = BrokerConductor.openOrCreate(mesh, BrokerConductor.Layout.defaults());
+    /**
+     * Opens or re-attaches the mesh's segments; {@code member} and {@code generation} are this broker's id and its
+     * gateway's generation from Assign (0: none).
+     */
+    static BrokerProcess open(String mesh, long member, long generation) throws IOException {
+        BrokerConductor c = BrokerConductor.openOrCreate(mesh, BrokerConductor.Layout.defaults(), generation);
         if (member > 0) {
             c.actAs(member);
         }

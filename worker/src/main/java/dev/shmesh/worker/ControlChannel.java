@@ -257,7 +257,13 @@ final class ControlChannel {
                     break;
                 }
                 if (command.hasMembers()) {
-                    members.accept(command.getMembers());
+                    try {
+                        members.accept(command.getMembers());
+                    } catch (RuntimeException e) {
+                        // the broker's duty failed on this round; the next frame or timer round retries
+                        java.util.logging.Logger.getLogger(ControlChannel.class.getName())
+                                .warning("handling Members failed: " + e);
+                    }
                 }
             }
         } catch (IOException e) {

@@ -75,6 +75,20 @@ final class EdgeDigests {
         instance = e;
     }
 
+    /**
+     * Stops putting jobs on the ring (the worker is leaving: the gateway is gone and counts it gone). Pending
+     * callers time out; new ones get 503.
+     */
+    static void stop() {
+        EdgeDigests e = instance;
+        instance = null;
+        if (e != null) {
+            synchronized (e.producer) {
+                e.producer.close(); // aborts a claim in flight
+            }
+        }
+    }
+
     /** The running client, or null when this worker has no broker segments. */
     static EdgeDigests get() {
         return instance;
@@ -93,11 +107,19 @@ final class EdgeDigests {
         long id = idBase | (seq.incrementAndGet() & 0xFFFF_FFFFL);
         CompletableFuture<Result> future = new CompletableFuture<>();
         pending.put(id, future);
-        int index;
+        int index = Ring.CLOSED;
         synchronized (producer) {
-            index = producer.tryClaim(DigestWire.JOB, DigestWire.JOB_HEADER + data.length);
+            if (instance == this) { // not stopped
+                index = producer.tryClaim(DigestWire.JOB, DigestWire.JOB_HEADER + data.length);
+            }
             if (index >= 0) {
-                DigestWire.writeJob(producer.buffer(), index, id, replyRing, algorithm, data);
+                try {
+                    DigestWire.writeJob(producer.buffer(), index, id, replyRing, algorithm, data);
+                } catch (RuntimeException e) {
+                    producer.abort(index); // never leave a claim behind: it would stall every compute
+                    pending.remove(id);
+                    throw e;
+                }
                 if (!producer.commit(index)) {
                     index = Ring.CLOSED; // released under us: the gateway declared this worker gone
                 }
@@ -118,15 +140,15 @@ final class EdgeDigests {
     }
 
     /**
-     * A reply ring whose head record stays claimed-but-uncommitted this long while answers are awaited belongs to a
-     * compute worker that died between claim and commit: {@link ManyToOneRing#unblock} skips it. A live one takes
-     * microseconds.
+     * A reply ring whose head record stays claimed-but-uncommitted this long, with no reply read meanwhile, belongs
+     * to a compute worker that died between claim and commit: {@link ManyToOneRing#unblock} skips it. A live one
+     * takes microseconds.
      */
     private static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(Long.getLong("shmesh.digest.stall-ms", 2000));
 
     private void pollReplies() {
         IdleStrategy idle = IdleStrategy.spinThenPark(replies, 200, TimeUnit.MILLISECONDS.toNanos(50));
-        long lastProgress = System.nanoTime();
+        long stalledSince = -1; // when the head record was first seen claimed and uncommitted, with no progress since
         while (true) {
             int n = replies.poll((type, buffer, offset, length) -> {
                 DigestWire.Reply reply = DigestWire.Reply.read(type, buffer, offset, length);
@@ -149,10 +171,12 @@ final class EdgeDigests {
                 return;
             }
             long now = System.nanoTime();
-            if (n > 0 || pending.isEmpty()) {
-                lastProgress = now;
-            } else if (now - lastProgress > STALL_NANOS) {
-                lastProgress = now;
+            if (n != 0 || pending.isEmpty() || !replies.headClaimedUncommitted()) {
+                stalledSince = -1;
+            } else if (stalledSince < 0) {
+                stalledSince = now;
+            } else if (now - stalledSince > STALL_NANOS) {
+                stalledSince = -1;
                 if (replies.unblock()) {
                     unblocked.incrementAndGet();
                     LOG.warnf("reply ring %d: skipped a reply a compute worker claimed and never committed (it died)",

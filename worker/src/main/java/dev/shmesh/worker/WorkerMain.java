@@ -78,6 +78,8 @@ public class WorkerMain implements QuarkusApplication {
                 switch (why) {
                     case DRAIN, STOP -> LOG.infof("gateway asked worker %s to %s", WorkerIdentity.id(), why);
                     case GATEWAY_GONE -> {
+                        // the gateway counts us gone: stop touching the shared rings now, not at exit
+                        EdgeDigests.stop();
                         long grace = Long.getLong("shmesh.worker.orphan-grace-ms", 2000);
                         LOG.warnf("control connection lost: the gateway is gone; worker %s exits in %d ms",
                                 WorkerIdentity.id(), grace);
@@ -135,7 +137,7 @@ public class WorkerMain implements QuarkusApplication {
     private static void runBroker(ControlChannel channel) throws IOException {
         plainLogging();
         BrokerProcess broker = BrokerProcess.open(System.getenv().getOrDefault("SHMESH_MESH", "default"),
-                channel.assign().getMember());
+                channel.assign().getMember(), channel.assign().getGeneration());
         channel.sendSegments(broker.segmentFds());
         armSeccompIfAsked();
         channel.info(broker::info);
@@ -162,6 +164,14 @@ public class WorkerMain implements QuarkusApplication {
         channel.info(compute::info);
         Thread loop = Thread.ofPlatform().name("shmesh-compute").start(compute::run);
         channel.ready(why -> {
+            // stop taking jobs first: once the connection is gone the gateway counts this member gone, and the
+            // broker takes back what it holds; a loop still polling would race that
+            loop.interrupt();
+            try {
+                loop.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
                 sleep(Long.getLong("shmesh.worker.orphan-grace-ms", 2000));
             }

@@ -11,8 +11,12 @@ package dev.shmesh.broker.internal;
  *  +-------------------------------+-------------------------------+
  *  |   Slots                       |   Max payload length          |    0  table header slot
  *  +-------------------------------+-------------------------------+
- *  |   Slot length                 |   ... to 128                  |    8
+ *  |   Slot length                 |   reserved                    |    8
  *  +-------------------------------+-------------------------------+
+ *  |   Generation (long): whose members the holder ids are; 0 none  |   16
+ *  +---------------------------------------------------------------+
+ *  |   ... to 128                                                  |   24
+ *  +---------------------------------------------------------------+
  *  |   Slot 0 ... slot (slots - 1), slot length bytes each         |  128
  *
  *  Slot (slot length = header + max payload, rounded up to 64):
@@ -39,6 +43,7 @@ public final class LeaseTableDescriptor {
     public static final int SLOTS_OFFSET;
     public static final int MAX_PAYLOAD_LENGTH_OFFSET;
     public static final int SLOT_LENGTH_OFFSET;
+    public static final int GENERATION_OFFSET;
     public static final int SLOTS_START;
 
     public static final int OWNER_STATE_OFFSET;
@@ -62,6 +67,8 @@ public final class LeaseTableDescriptor {
         MAX_PAYLOAD_LENGTH_OFFSET = offset;
         offset += Integer.BYTES;
         SLOT_LENGTH_OFFSET = offset;
+        offset += 2 * Integer.BYTES;
+        GENERATION_OFFSET = offset;
         SLOTS_START = RingDescriptor.SLOT_LENGTH;
 
         offset = 0;

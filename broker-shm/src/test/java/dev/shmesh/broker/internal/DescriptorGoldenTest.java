@@ -121,6 +121,7 @@ class DescriptorGoldenTest {
         assertEquals(0, LeaseTableDescriptor.SLOTS_OFFSET);
         assertEquals(4, LeaseTableDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
         assertEquals(8, LeaseTableDescriptor.SLOT_LENGTH_OFFSET);
+        assertEquals(16, LeaseTableDescriptor.GENERATION_OFFSET);
         assertEquals(128, LeaseTableDescriptor.SLOTS_START);
         assertEquals(0, LeaseTableDescriptor.OWNER_STATE_OFFSET);
         assertEquals(8, LeaseTableDescriptor.OWNER_START_TIME_OFFSET);
