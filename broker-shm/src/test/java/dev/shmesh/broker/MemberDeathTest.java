@@ -109,6 +109,46 @@ class MemberDeathTest {
     }
 
     @Test
+    void aPositionAGoneConsumerOnlyTriedToTakeIsLeftToTheLiveConsumerThatHasIt() throws Exception {
+        try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 4, 64)) {
+            offerRequest(ring, 61);
+            ManyToManyRing.Consumer live = ring.consumer(1);
+            ManyToManyRing.Consumer loser = ring.consumer(2);
+            // member 2 named position 0 and lost the head CAS to member 1, then died: its record still says 0
+            long record = dev.shmesh.broker.internal.SegmentHeaderDescriptor.LENGTH
+                    + dev.shmesh.broker.internal.MemberTableDescriptor.recordOffset(ring.capacity(), 1);
+            MemorySegment shared = ring.segment().memory();
+            assertEquals(2, shared.get(ValueLayout.JAVA_LONG, record));
+            java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            List<Long> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread consumer = Thread.ofPlatform().start(() -> live.poll((t, b, o, n) -> {
+                handled.add(b.get(ValueLayout.JAVA_LONG_UNALIGNED, o));
+                inside.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, 1));
+            assertTrue(inside.await(10, TimeUnit.SECONDS));
+            shared.set(ValueLayout.JAVA_LONG, record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET, 0L);
+            List<Long> rescued = new ArrayList<>();
+            assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)),
+                    "member 1, alive, holds position 0: nothing is taken from it");
+            assertEquals(2, ring.consumers(), "member 2's record is kept for another look");
+            release.countDown();
+            consumer.join(10_000);
+            assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)));
+            assertEquals(List.of(), rescued, "never rescued: it was handled once, by member 1");
+            assertEquals(List.of(61L), handled);
+            assertEquals(1, ring.consumers(), "member 2's record is freed once its position is settled");
+            live.close();
+            loser.close();
+        }
+    }
+
+    @Test
     void aLiveProducersClaimIsLeftAloneAndItsCommitStillLands() throws Exception {
         try (ManyToManyRing ring = ManyToManyRing.create(files.path("jobs"), 4, 64)) {
             ManyToManyRing.Producer live = ring.producer(3);
