@@ -29,16 +29,11 @@ class LeaseTableTest {
     }
 
     private void offerRequest(Ring ring, long requestId) {
-        MemorySegment src = arena.allocate(24);
-        src.set(ValueLayout.JAVA_LONG, 0, requestId);
-        src.set(ValueLayout.JAVA_LONG, 8, requestId * 10);
-        assertTrue(ring.offer(3, src, 0, 24) >= 0);
+        Requests.offer(arena, ring, requestId, 24);
     }
 
     private static List<Long> drainRequestIds(Ring ring) {
-        List<Long> ids = new ArrayList<>();
-        ring.poll((type, buffer, offset, length) -> ids.add(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset)), 100);
-        return ids;
+        return Requests.drain(ring);
     }
 
     @Test

@@ -38,16 +38,11 @@ class MemberDeathTest {
     }
 
     private void offerRequest(Ring ring, long requestId) {
-        MemorySegment src = arena.allocate(16);
-        src.set(ValueLayout.JAVA_LONG, 0, requestId);
-        src.set(ValueLayout.JAVA_LONG, 8, requestId * 10);
-        assertTrue(ring.offer(3, src, 0, 16) >= 0, "offer of " + requestId);
+        Requests.offer(arena, ring, requestId, 16);
     }
 
     private static List<Long> drainRequestIds(Ring ring) {
-        List<Long> ids = new ArrayList<>();
-        ring.poll((type, buffer, offset, length) -> ids.add(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset)), 100);
-        return ids;
+        return Requests.drain(ring);
     }
 
     /** Starts a consumer that takes one message and hangs inside poll; returns once it has taken it, then kills it. */
