@@ -56,6 +56,53 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
         this.futexOffset = base + RingDescriptor.FUTEX_OFFSET;
     }
 
+    /** What a ring segment's config block says, not yet validated against the segment. */
+    record Config(int capacity, int maxPayloadLength, int slotLength) {}
+
+    /**
+     * Creates a ring segment of {@code length} bytes, writes its config block, lets {@code init} prepare the rest
+     * (offsets in the whole mapping) and publishes it; a failure removes the file again.
+     */
+    static ShmSegment createPublished(java.nio.file.Path path, int kind, long length, Config config,
+            java.util.function.Consumer<MemorySegment> init) throws java.io.IOException {
+        ShmSegment segment = ShmSegment.create(path, kind, length);
+        try {
+            MemorySegment m = segment.memory();
+            long base = SegmentHeaderDescriptor.LENGTH;
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET, config.capacity());
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET, config.maxPayloadLength());
+            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET, config.slotLength());
+            init.accept(m);
+            segment.publish();
+            return segment;
+        } catch (RuntimeException e) {
+            segment.close();
+            segment.unlink();
+            throw e;
+        }
+    }
+
+    /** Checks that {@code segment} holds a ring of {@code kind} and reads its config block. */
+    static Config readConfig(ShmSegment segment, int kind) throws ShmFormatException {
+        if (segment.layoutKind() != kind) {
+            throw new ShmFormatException(segment.path(), "holds a " + SegmentHeaderDescriptor.kindName(
+                    segment.layoutKind()) + ", not a " + SegmentHeaderDescriptor.kindName(kind),
+                    "check which segment was passed");
+        }
+        MemorySegment m = segment.memory();
+        long base = SegmentHeaderDescriptor.LENGTH;
+        return new Config(m.get(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET),
+                m.get(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET),
+                m.get(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET));
+    }
+
+    /** The error for a config block that does not fit its segment. */
+    static ShmFormatException inconsistent(ShmSegment segment, Config config) {
+        return new ShmFormatException(segment.path(), "ring config is inconsistent (capacity " + config.capacity()
+                + ", max payload " + config.maxPayloadLength() + ", slot length " + config.slotLength() + ", segment "
+                + segment.length() + " bytes)", "the segment is corrupt; remove it and recreate the ring");
+    }
+
     /** Whether there is claimed or published work between head and tail. */
     abstract boolean hasWork();
 

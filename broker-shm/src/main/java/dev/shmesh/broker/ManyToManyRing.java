@@ -88,29 +88,20 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             throw new IllegalArgumentException("maxPayloadLength=" + maxPayloadLength + " must be in [1, 65536]");
         }
         int slotLength = SlotDescriptor.slotLength(maxPayloadLength);
-        ShmSegment segment = ShmSegment.create(
-                path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING, segmentLength(slots, maxPayloadLength));
-        try {
-            MemorySegment m = segment.memory();
-            long base = SegmentHeaderDescriptor.LENGTH;
-            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET, slots * slotLength);
-            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET, maxPayloadLength);
-            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET, slotLength);
-            long data = base + RingDescriptor.DATA_OFFSET;
-            for (int i = 0; i < slots; i++) {
-                m.set(ValueLayout.JAVA_LONG, data + (long) i * slotLength + SEQUENCE_OFFSET, i);
-            }
-            for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
-                m.set(ValueLayout.JAVA_LONG, base + MemberTableDescriptor.recordOffset(slots * slotLength, i)
-                        + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
-            }
-            segment.publish();
-            return new ManyToManyRing(segment, slots, slotLength, maxPayloadLength);
-        } catch (RuntimeException e) {
-            segment.close();
-            segment.unlink();
-            throw e;
-        }
+        ShmSegment segment = createPublished(path, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING,
+                segmentLength(slots, maxPayloadLength), new Config(slots * slotLength, maxPayloadLength, slotLength),
+                m -> {
+                    long base = SegmentHeaderDescriptor.LENGTH;
+                    long data = base + RingDescriptor.DATA_OFFSET;
+                    for (int i = 0; i < slots; i++) {
+                        m.set(ValueLayout.JAVA_LONG, data + (long) i * slotLength + SEQUENCE_OFFSET, i);
+                    }
+                    for (int i = 0; i < MemberTableDescriptor.RECORDS; i++) {
+                        m.set(ValueLayout.JAVA_LONG, base + MemberTableDescriptor.recordOffset(slots * slotLength, i)
+                                + MemberTableDescriptor.CLAIM_OFFSET, MemberTableDescriptor.NO_CLAIM);
+                    }
+                });
+        return new ManyToManyRing(segment, slots, slotLength, maxPayloadLength);
     }
 
     /** Opens the ring at {@code path} read-write and validates it. */
@@ -120,24 +111,17 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
 
     /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
     public static ManyToManyRing attach(ShmSegment segment) throws ShmFormatException {
-        if (segment.layoutKind() != SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING) {
-            throw new ShmFormatException(segment.path(), "holds a " + SegmentHeaderDescriptor.kindName(
-                    segment.layoutKind()) + ", not a many-to-many ring", "check which segment was passed");
-        }
-        MemorySegment m = segment.memory();
-        long base = SegmentHeaderDescriptor.LENGTH;
-        int capacity = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET);
-        int maxPayload = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
-        int slotLength = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.SLOT_LENGTH_OFFSET);
+        Config config = readConfig(segment, SegmentHeaderDescriptor.KIND_MANY_TO_MANY_RING);
+        int capacity = config.capacity();
+        int maxPayload = config.maxPayloadLength();
+        int slotLength = config.slotLength();
         boolean valid = maxPayload >= 1 && maxPayload <= 1 << 16
                 && slotLength == SlotDescriptor.slotLength(maxPayload)
                 && capacity > 0 && capacity % slotLength == 0
                 && Integer.bitCount(capacity / slotLength) == 1 && capacity / slotLength >= 2
                 && segment.length() == segmentLength(capacity / slotLength, maxPayload);
         if (!valid) {
-            throw new ShmFormatException(segment.path(), "ring config is inconsistent (capacity " + capacity
-                    + ", max payload " + maxPayload + ", slot length " + slotLength + ", segment "
-                    + segment.length() + " bytes)", "the segment is corrupt; remove it and recreate the ring");
+            throw inconsistent(segment, config);
         }
         return new ManyToManyRing(segment, capacity / slotLength, slotLength, maxPayload);
     }

@@ -62,20 +62,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
                     + RingDescriptor.MIN_CAPACITY + ", " + RingDescriptor.MAX_CAPACITY + "]");
         }
         int maxPayload = RecordDescriptor.maxPayloadLength(capacity);
-        ShmSegment segment =
-                ShmSegment.create(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, segmentLength(capacity));
-        try {
-            MemorySegment m = segment.memory();
-            long base = SegmentHeaderDescriptor.LENGTH;
-            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET, capacity);
-            m.set(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET, maxPayload);
-            segment.publish();
-            return new ManyToOneRing(segment, capacity, maxPayload);
-        } catch (RuntimeException e) {
-            segment.close();
-            segment.unlink();
-            throw e;
-        }
+        ShmSegment segment = createPublished(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING,
+                segmentLength(capacity), new Config(capacity, maxPayload, 0), m -> { });
+        return new ManyToOneRing(segment, capacity, maxPayload);
     }
 
     /** Opens the ring at {@code path} read-write and validates it. */
@@ -85,19 +74,12 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
     public static ManyToOneRing attach(ShmSegment segment) throws ShmFormatException {
-        if (segment.layoutKind() != SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING) {
-            throw new ShmFormatException(segment.path(), "holds a " + SegmentHeaderDescriptor.kindName(
-                    segment.layoutKind()) + ", not a many-to-one ring", "check which segment was passed");
-        }
-        MemorySegment m = segment.memory();
-        long base = SegmentHeaderDescriptor.LENGTH;
-        int capacity = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.CAPACITY_OFFSET);
-        int maxPayload = m.get(ValueLayout.JAVA_INT, base + RingDescriptor.MAX_PAYLOAD_LENGTH_OFFSET);
+        Config config = readConfig(segment, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING);
+        int capacity = config.capacity();
+        int maxPayload = config.maxPayloadLength();
         if (!RingDescriptor.isValidCapacity(capacity) || segment.length() != segmentLength(capacity)
-                || maxPayload != RecordDescriptor.maxPayloadLength(capacity)) {
-            throw new ShmFormatException(segment.path(), "ring config is inconsistent (capacity " + capacity
-                    + ", max payload " + maxPayload + ", segment " + segment.length() + " bytes)",
-                    "the segment is corrupt; remove it and recreate the ring");
+                || maxPayload != RecordDescriptor.maxPayloadLength(capacity) || config.slotLength() != 0) {
+            throw inconsistent(segment, config);
         }
         return new ManyToOneRing(segment, capacity, maxPayload);
     }
