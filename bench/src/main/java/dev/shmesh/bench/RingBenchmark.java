@@ -31,27 +31,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
     "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"})
 @State(Scope.Group)
-public class RingBenchmark {
-    @Param({"shmesh-mpsc", "agrona-mpsc", "agrona-spsc", "shmesh-mpmc"})
-    public String impl;
-
-    @Param({"64", "1024"})
-    public int size;
-
-    private BenchRing ring;
-    private Path path;
-
-    @Setup(Level.Trial)
-    public void setUp() throws Exception {
-        path = BenchRing.tempPath(impl);
-        ring = BenchRing.create(impl, path, size);
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        ring.close();
-        BenchRing.delete(path);
-    }
+public class RingBenchmark extends RingFixture {
 
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     @State(Scope.Thread)
