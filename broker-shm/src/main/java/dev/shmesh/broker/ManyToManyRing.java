@@ -53,7 +53,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     private final int slotLength;
     private final int slots;
     private final long slotMask;
-    private final long consumersOffset;
+    private final long membersOffset;
     private long claimsPublished;
 
     private ManyToManyRing(ShmSegment segment, int slots, int slotLength, int maxPayloadLength) {
@@ -61,7 +61,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         this.slotLength = slotLength;
         this.slots = slots;
         this.slotMask = slots - 1;
-        this.consumersOffset = SegmentHeaderDescriptor.LENGTH + MemberTableDescriptor.tableOffset(slots * slotLength);
+        this.membersOffset = SegmentHeaderDescriptor.LENGTH + MemberTableDescriptor.tableOffset(slots * slotLength);
     }
 
     /** Bytes a segment holding {@code slots} slots for payloads of up to {@code maxPayloadLength} needs. */
@@ -225,13 +225,18 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         boolean published = LONG.compareAndSet(data, slot + SEQUENCE_OFFSET, position, position + 1);
         clearClaim(claimOffset);
         if (published) {
-            RingCounters c = counters;
-            if (c != null && !abort) {
-                c.addEnqueued(1);
-            }
-            wakeIfSleeping();
+            published(abort);
         }
         return published;
+    }
+
+    /** After a slot's sequence was published: count it (unless aborted) and wake a sleeping consumer. */
+    private void published(boolean abort) {
+        RingCounters c = counters;
+        if (c != null && !abort) {
+            c.addEnqueued(1);
+        }
+        wakeIfSleeping();
     }
 
     private void publish(long slot, boolean abort) {
@@ -245,11 +250,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             data.set(ValueLayout.JAVA_INT, slot + TYPE_OFFSET, PADDING_TYPE);
         }
         LONG.setRelease(data, slot + SEQUENCE_OFFSET, position + 1);
-        RingCounters c = counters;
-        if (c != null && !abort) {
-            c.addEnqueued(1);
-        }
-        wakeIfSleeping();
+        published(abort);
     }
 
     @Override
@@ -333,9 +334,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                 }
             }
         } finally {
-            if (claimOffset >= 0) {
-                LONG.setRelease(memory, claimOffset, MemberTableDescriptor.NO_CLAIM);
-            }
+            clearClaim(claimOffset);
             RingCounters c = counters;
             if (c != null && count > 0) {
                 c.addDequeued(count);
@@ -679,7 +678,7 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     }
 
     private long recordOffset(int i) {
-        return consumersOffset + (long) i * MemberTableDescriptor.RECORD_LENGTH;
+        return membersOffset + (long) i * MemberTableDescriptor.RECORD_LENGTH;
     }
 
     /**

@@ -411,7 +411,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             fence(FENCE_BAD_RECORD_LENGTH, head);
             return false;
         }
-        return !revoke || LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
+        return !revoke
+                || LONG.compareAndSet(data, (long) index, header, RecordDescriptor.header(recordLength, PADDING_TYPE));
     }
 
     @Override

@@ -127,7 +127,8 @@ class MemberDeathTest {
                 }
             }, 1));
             assertTrue(inside.await(10, TimeUnit.SECONDS));
-            shared.set(ValueLayout.JAVA_LONG, record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET, 0L);
+            shared.set(ValueLayout.JAVA_LONG,
+                    record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET, 0L);
             List<Long> rescued = new ArrayList<>();
             assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)),
                     "member 1, alive, holds position 0: nothing is taken from it");

@@ -82,11 +82,12 @@ class ShmSegmentTest {
     @Test
     void refusesAnotherMajorVersion() throws Exception {
         Path path = files.path("seg");
+        int major = SegmentHeaderDescriptor.MAJOR_VERSION;
         try (ShmSegment a = ShmSegment.create(path, KIND, 4096)) {
-            a.memory().set(ValueLayout.JAVA_INT, SegmentHeaderDescriptor.VERSION_OFFSET, ((SegmentHeaderDescriptor.MAJOR_VERSION + 1) << 16) | 3);
+            a.memory().set(ValueLayout.JAVA_INT, SegmentHeaderDescriptor.VERSION_OFFSET, ((major + 1) << 16) | 3);
             ShmFormatException e = assertThrows(ShmFormatException.class, () -> ShmSegment.open(path, KIND, false));
-            assertTrue(e.getMessage().contains("major version " + (SegmentHeaderDescriptor.MAJOR_VERSION + 1) + ".3"), e.getMessage());
-            a.memory().set(ValueLayout.JAVA_INT, SegmentHeaderDescriptor.VERSION_OFFSET, (SegmentHeaderDescriptor.MAJOR_VERSION << 16) | 9);
+            assertTrue(e.getMessage().contains("major version " + (major + 1) + ".3"), e.getMessage());
+            a.memory().set(ValueLayout.JAVA_INT, SegmentHeaderDescriptor.VERSION_OFFSET, (major << 16) | 9);
             ShmSegment.open(path, KIND, false).close(); // another minor is fine
         }
     }

@@ -233,14 +233,6 @@ final class Supervisor {
         return generation;
     }
 
-    synchronized long highestMember() {
-        return highestMember;
-    }
-
-    synchronized java.util.Set<Long> liveMembers() {
-        return java.util.Set.copyOf(liveMembers);
-    }
-
     // --- shared-memory segments: the broker hands them over, the gateway hands them on -------------------
 
     private Map<String, java.io.FileDescriptor> segments; // guarded by this; null until the broker sent them

@@ -74,8 +74,8 @@ class ControlSocketHostilePeerTest {
     }
 
     @Test
-    void aPeerTellingTheGatewayWhoIsGoneIsDropped() throws Exception {
-        // Members flows gateway -> broker only: a peer that sends it is not believed
+    void aPeerOpeningWithMembersIsDropped() throws Exception {
+        // Members flows gateway -> broker only; after Hello the gateway accepts nothing but Ready and Heartbeat
         assertDroppedWithoutFds(frame(Envelope.newBuilder().setMembers(
                 dev.shmesh.api.control.v1.Members.newBuilder().setHighestAssigned(99)).build()));
     }

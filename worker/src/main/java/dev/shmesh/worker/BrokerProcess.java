@@ -17,7 +17,8 @@ import java.util.logging.Logger;
 /**
  * The broker role: owns the mesh's shared memory through {@link BrokerConductor}, hands the segment fds
  * to the gateway (which hands them on to workers), then every 100 ms and on each Members frame from the gateway
- * takes back the jobs of gone compute workers, redelivers expired leases and reports fenced rings. A clean stop (the gateway's Stop) removes the segments; a crash leaves them for the next
+ * takes back the jobs of gone compute workers, redelivers expired leases and reports fenced rings. A clean stop
+ * (the gateway's Stop) removes the segments; a crash leaves them for the next
  * broker to re-attach, so nothing queued is lost.
  */
 final class BrokerProcess {
