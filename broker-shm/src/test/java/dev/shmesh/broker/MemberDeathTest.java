@@ -117,7 +117,7 @@ class MemberDeathTest {
             java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
             List<Long> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
-            Thread consumer = Thread.ofPlatform().start(() -> live.poll((t, b, o, n) -> {
+            Thread consumer = Thread.ofPlatform().daemon().start(() -> live.poll((t, b, o, n) -> {
                 handled.add(b.get(ValueLayout.JAVA_LONG_UNALIGNED, o));
                 inside.countDown();
                 try {
@@ -126,15 +126,18 @@ class MemberDeathTest {
                     Thread.currentThread().interrupt();
                 }
             }, 1));
-            assertTrue(inside.await(10, TimeUnit.SECONDS));
-            shared.set(ValueLayout.JAVA_LONG,
-                    record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET, 0L);
             List<Long> rescued = new ArrayList<>();
-            assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)),
-                    "member 1, alive, holds position 0: nothing is taken from it");
-            assertEquals(2, ring.consumers(), "member 2's record is kept for another look");
-            release.countDown();
-            consumer.join(10_000);
+            try {
+                assertTrue(inside.await(10, TimeUnit.SECONDS));
+                shared.set(ValueLayout.JAVA_LONG,
+                        record + dev.shmesh.broker.internal.MemberTableDescriptor.CLAIM_OFFSET, 0L);
+                assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)),
+                        "member 1, alive, holds position 0: nothing is taken from it");
+                assertEquals(2, ring.consumers(), "member 2's record is kept for another look");
+            } finally {
+                release.countDown(); // never leave the consumer thread parked in its handler
+                consumer.join(10_000);
+            }
             assertEquals(0, ring.releaseAbandoned(m -> m == 2, (t, b, o, n) -> rescued.add(0L)));
             assertEquals(List.of(), rescued, "never rescued: it was handled once, by member 1");
             assertEquals(List.of(61L), handled);
