@@ -20,6 +20,7 @@ import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 
 /**
@@ -32,14 +33,28 @@ import java.nio.file.Path;
  * real head only when the cache says full. The one consumer reads records from its head while their length is
  * positive (acquire), hands them to the handler, zeroes the consumed bytes and moves the head (release).
  *
+ * <p>The hot paths (claim, offer, commit, abort, poll) reach the control block and the data area through
+ * {@link #ADDRESS_SPACE}, with indices they have bounds-checked themselves; the rare paths, and every caller, use
+ * the checked segments ({@link #buffer()}).
+ *
  * <p>Thread-safety: see {@link Ring}; one consumer thread at a time (across all processes).
  */
 public final class ManyToOneRing extends AbstractRing implements Ring {
     private final int mask;
+    /** Control-block fields in {@link #ADDRESS_SPACE}. */
+    private final long tailAddress;
+    private final long headCacheAddress;
+    private final long headAddress;
+    private final long sleepersAddress;
 
     private ManyToOneRing(ShmSegment segment, int capacity, int maxPayloadLength) {
         super(segment, capacity, maxPayloadLength);
         this.mask = capacity - 1;
+        long base = memory.address();
+        this.tailAddress = base + tailOffset;
+        this.headCacheAddress = base + headCacheOffset;
+        this.headAddress = base + headOffset;
+        this.sleepersAddress = base + sleepersOffset;
     }
 
     /** Bytes a segment holding a ring with {@code capacity} bytes of data needs. */
@@ -74,6 +89,10 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     /** Attaches to a published ring segment (e.g. from {@link ShmSegment#openFd}); validates its config. */
     public static ManyToOneRing attach(ShmSegment segment) throws ShmFormatException {
+        if (segment.isReadOnly()) {
+            // the hot paths write without the segment's checks (ADDRESS_SPACE): a read-only mapping would SIGSEGV
+            throw new IllegalArgumentException(segment + " is mapped read-only; open it read-write to use it as a ring");
+        }
         Config config = readConfig(segment, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING);
         int capacity = config.capacity();
         int maxPayload = config.maxPayloadLength();
@@ -91,7 +110,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             return record;
         }
         // type and the negative ("being written") length in one 8-byte store
-        data.set(ValueLayout.JAVA_LONG, record, RecordDescriptor.header(-(HEADER_LENGTH + length), type));
+        ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, dataAddress + record,
+                RecordDescriptor.header(-(HEADER_LENGTH + length), type));
+        Reference.reachabilityFence(this);
         return record + HEADER_LENGTH;
     }
 
@@ -113,16 +134,16 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         }
         final int required = align(HEADER_LENGTH + length);
         final int capacity = this.capacity;
-        long head = (long) LONG.getVolatile(memory, headCacheOffset);
+        long head = (long) LONG.getVolatile(ADDRESS_SPACE, headCacheAddress);
         while (true) {
-            long tail = (long) LONG.getVolatile(memory, tailOffset);
+            long tail = (long) LONG.getVolatile(ADDRESS_SPACE, tailAddress);
             long used = tail - head;
             // the cache says full, or the tail or the cache look wrong: the slow path validates and refreshes
             if (required > capacity - used || used < 0 || (tail & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
                 head = refreshHead(tail, required);
                 if (head < 0) {
                     if (head == RETRY) {
-                        head = (long) LONG.getVolatile(memory, headCacheOffset);
+                        head = (long) LONG.getVolatile(ADDRESS_SPACE, headCacheAddress);
                         continue;
                     }
                     return (int) head;
@@ -138,14 +159,14 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
                     head = refreshHead(tail, required + padding);
                     if (head < 0) {
                         if (head == RETRY) {
-                            head = (long) LONG.getVolatile(memory, headCacheOffset);
+                            head = (long) LONG.getVolatile(ADDRESS_SPACE, headCacheAddress);
                             continue;
                         }
                         return (int) head;
                     }
                 }
             }
-            if (LONG.compareAndSet(memory, tailOffset, tail, tail + padding + required)) {
+            if (LONG.compareAndSet(ADDRESS_SPACE, tailAddress, tail, tail + padding + required)) {
                 if (padding != 0) {
                     writePadding(index, padding);
                     return 0;
@@ -198,9 +219,12 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         return head;
     }
 
+    /** {@code index} is the tail's index and {@code padding} what is left to the end: the header fits. */
     private void writePadding(int index, int padding) {
-        data.set(ValueLayout.JAVA_INT, index + TYPE_OFFSET, PADDING_TYPE);
-        INT.setRelease(data, (long) index + LENGTH_OFFSET, padding);
+        long record = dataAddress + index;
+        ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, record + TYPE_OFFSET, PADDING_TYPE);
+        INT.setRelease(ADDRESS_SPACE, record + LENGTH_OFFSET, padding);
+        Reference.reachabilityFence(this);
     }
 
     private static IllegalArgumentException badClaim(int type, int length) {
@@ -217,7 +241,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     @Override
     public void commit(int index) {
         int record = checkIndex(index);
-        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
         if (stored >= 0) {
             return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
         }
@@ -231,18 +255,21 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     /** Stores the positive length (release): the consumer may take the record from here on. */
     private void publish(int record, int recordLength) {
-        INT.setRelease(data, (long) record + LENGTH_OFFSET, recordLength);
+        INT.setRelease(ADDRESS_SPACE, dataAddress + record + LENGTH_OFFSET, recordLength);
+        Reference.reachabilityFence(this);
         RingCounters c = counters;
         if (c != null) {
             c.addEnqueued(1);
         }
-        wakeIfSleeping();
+        if ((int) INT.getVolatile(ADDRESS_SPACE, sleepersAddress) > 0) {
+            wakeSleepers();
+        }
     }
 
     @Override
     public void abort(int index) {
         int record = checkIndex(index);
-        int stored = data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET);
+        int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
         if (stored >= 0) {
             return; // revoked by unblock() already
         }
@@ -251,8 +278,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             fence(FENCE_BAD_COMMIT, record);
             return;
         }
-        data.set(ValueLayout.JAVA_INT, record + TYPE_OFFSET, PADDING_TYPE);
-        INT.setRelease(data, (long) record + LENGTH_OFFSET, length);
+        ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + TYPE_OFFSET, PADDING_TYPE);
+        INT.setRelease(ADDRESS_SPACE, dataAddress + record + LENGTH_OFFSET, length);
+        Reference.reachabilityFence(this);
         wakeIfSleeping();
     }
 
@@ -271,14 +299,16 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             return record;
         }
         int recordLength = HEADER_LENGTH + length;
-        data.set(ValueLayout.JAVA_LONG, record, RecordDescriptor.header(-recordLength, type));
-        MemorySegment.copy(source, offset, data, record + HEADER_LENGTH, length);
+        long at = dataAddress + record; // claim() checked that the record fits before the end of the data area
+        ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, at, RecordDescriptor.header(-recordLength, type));
+        MemorySegment.copy(source, offset, ADDRESS_SPACE, at + HEADER_LENGTH, length);
         // comparing the length alone measured faster than comparing the whole header
-        if (data.get(ValueLayout.JAVA_INT, record + LENGTH_OFFSET) == -recordLength) {
+        if (ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, at + LENGTH_OFFSET) == -recordLength) {
             publish(record, recordLength);
         } else {
             commit(record + HEADER_LENGTH);
         }
+        Reference.reachabilityFence(this);
         return record + HEADER_LENGTH;
     }
 
@@ -291,7 +321,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         if (state == STATE_FENCED) {
             return FENCED;
         }
-        final long head = (long) LONG.getAcquire(memory, headOffset);
+        final long head = (long) LONG.getAcquire(ADDRESS_SPACE, headAddress);
         if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
             return fence(FENCE_BAD_HEAD, head);
         }
@@ -302,8 +332,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         int result = 0;
         try {
             while (bytes < contiguous && count < limit) {
-                int record = headIndex + bytes;
-                long header = (long) LONG.getAcquire(data, (long) record);
+                int record = headIndex + bytes; // aligned and before the end: the 8-byte header is inside
+                long header = (long) LONG.getAcquire(ADDRESS_SPACE, dataAddress + record);
                 int length = RecordDescriptor.length(header);
                 if (length <= 0) {
                     break; // nothing published here yet (0) or claimed and being written (negative)
@@ -347,14 +377,17 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     private void release(long head, int headIndex, int bytes, int count) {
         // producers read 0 as "not yet published": every 8-byte boundary must be zero again
         if (bytes <= ZERO_LOOP_LIMIT) {
-            // the usual batch when the consumer keeps up: plain 8-byte stores, no slice and no call into a stub
+            // the usual batch when the consumer keeps up: plain 8-byte stores, no slice and no call into a stub;
+            // poll consumed whole records, all before the end of the data area
+            long start = dataAddress + headIndex;
             for (int i = 0; i < bytes; i += RecordDescriptor.ALIGNMENT) {
-                data.set(ValueLayout.JAVA_LONG, headIndex + i, 0L);
+                ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, start + i, 0L);
             }
+            Reference.reachabilityFence(this);
         } else {
             data.asSlice(headIndex, bytes).fill((byte) 0);
         }
-        LONG.setRelease(memory, headOffset, head + bytes);
+        LONG.setRelease(ADDRESS_SPACE, headAddress, head + bytes);
         RingCounters c = counters;
         if (c != null) {
             long tail = (long) LONG.getVolatile(memory, tailOffset);

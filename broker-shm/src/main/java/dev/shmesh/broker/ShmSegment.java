@@ -39,6 +39,12 @@ import java.util.regex.Pattern;
  * outlives every process (operators see it in {@code /dev/shm}); {@link #unlink()} removes the name.
  * {@link #close()} unmaps: the owner must make sure no thread still uses {@link #memory()}. Not thread-safe
  * for {@code close}; {@link #memory()} may be used by any thread.
+ *
+ * <p>Exception: a many-to-one ring's segment is unmapped by the garbage collector once nothing references it, not
+ * by {@link #close()}. The ring addresses its data area raw on its hot paths ({@link ManyToOneRing}), which the JDK
+ * cannot guard against an unmap on another thread; tying the mapping to reachability makes a late access harmless
+ * instead of a crash. Such a mapping (and the pages of an unlinked file) lives until the next GC after its ring is
+ * dropped.
  */
 public final class ShmSegment implements AutoCloseable {
     /** Where POSIX shared-memory objects live on Linux. */
@@ -50,6 +56,8 @@ public final class ShmSegment implements AutoCloseable {
 
     private final Path path;
     private final Arena arena;
+    /** Whether the GC, not {@link #close()}, unmaps ({@link #arenaFor}). */
+    private final boolean unmappedByGc;
     private final MemorySegment memory;
     private final int layoutKind;
     private final boolean readOnly;
@@ -57,6 +65,7 @@ public final class ShmSegment implements AutoCloseable {
     private ShmSegment(Path path, Arena arena, MemorySegment memory, int layoutKind, boolean readOnly) {
         this.path = path;
         this.arena = arena;
+        this.unmappedByGc = arenaIsAutomatic(layoutKind);
         this.memory = memory;
         this.layoutKind = layoutKind;
         this.readOnly = readOnly;
@@ -90,7 +99,7 @@ public final class ShmSegment implements AutoCloseable {
         if (layoutKind <= 0) {
             throw new IllegalArgumentException("layoutKind=" + layoutKind + " must be positive");
         }
-        Arena arena = Arena.ofShared();
+        Arena arena = arenaFor(layoutKind);
         boolean ok = false;
         try (FileChannel ch = FileChannel.open(
                 path,
@@ -114,7 +123,7 @@ public final class ShmSegment implements AutoCloseable {
             }
         } finally {
             if (!ok) {
-                arena.close();
+                release(arena, layoutKind);
             }
         }
     }
@@ -144,7 +153,7 @@ public final class ShmSegment implements AutoCloseable {
      * @throws ShmFormatException when the header is refused; the mapping is released
      */
     public static ShmSegment open(Path path, int expectedKind, boolean readOnly) throws IOException {
-        Arena arena = Arena.ofShared();
+        Arena arena = arenaFor(expectedKind);
         boolean ok = false;
         try (FileChannel ch = readOnly
                 ? FileChannel.open(path, StandardOpenOption.READ)
@@ -188,7 +197,7 @@ public final class ShmSegment implements AutoCloseable {
             return new ShmSegment(path, arena, memory, kind, readOnly);
         } finally {
             if (!ok) {
-                arena.close();
+                release(arena, expectedKind);
             }
         }
     }
@@ -260,10 +269,29 @@ public final class ShmSegment implements AutoCloseable {
         Files.deleteIfExists(path);
     }
 
-    /** Unmaps. Any later access to {@link #memory()} throws {@link IllegalStateException}. */
+    /**
+     * Unmaps. Any later access to {@link #memory()} throws {@link IllegalStateException}. A many-to-one ring's
+     * segment is left to the GC instead (see the class comment).
+     */
     @Override
     public void close() {
-        arena.close();
+        if (!unmappedByGc) {
+            arena.close();
+        }
+    }
+
+    private static boolean arenaIsAutomatic(int layoutKind) {
+        return layoutKind == SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING;
+    }
+
+    private static Arena arenaFor(int layoutKind) {
+        return arenaIsAutomatic(layoutKind) ? Arena.ofAuto() : Arena.ofShared();
+    }
+
+    private static void release(Arena arena, int layoutKind) {
+        if (!arenaIsAutomatic(layoutKind)) {
+            arena.close();
+        }
     }
 
     @Override

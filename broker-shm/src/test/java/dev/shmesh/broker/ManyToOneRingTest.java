@@ -2,11 +2,20 @@ package dev.shmesh.broker;
 
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import dev.shmesh.broker.internal.RingDescriptor;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.WeakReference;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,6 +104,85 @@ class ManyToOneRingTest extends RingContractTest {
         assertEquals(1, ring.poll(c, 10));
         assertEquals(false, ring.isFenced(), ring.fenceReport());
         assertEquals(false, ring.unblock(), "a published record is not touched");
+    }
+
+    @Test
+    void aReadOnlyMappingIsRefused() throws Exception {
+        Ring ring = ring("r");
+        try (ShmSegment readOnly = ShmSegment.open(ring.segment().path(), SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING,
+                true)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ManyToOneRing.attach(readOnly));
+            assertTrue(e.getMessage().contains("read-only"), e.getMessage());
+        }
+    }
+
+    /*
+     * The hot paths write through ADDRESS_SPACE, which no close() on another thread can guard: the ring's mapping
+     * must stay until the ring is unreachable. A producer racing close() keeps working; the mapping goes at a GC.
+     */
+    @Test
+    void closeLeavesTheMappingToTheGcSoARacingProducerIsHarmless() throws Exception {
+        Path path = files.path("r");
+        WeakReference<ManyToOneRing> dropped = closeUnderARacingProducer(path);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (mapped(path) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertNull(dropped.get());
+        assertFalse(mapped(path), "an unreachable ring's mapping is released");
+    }
+
+    /** Closes a ring while another thread offers and polls on it; returns the ring, by then unreferenced. */
+    private static WeakReference<ManyToOneRing> closeUnderARacingProducer(Path path) throws Exception {
+        ManyToOneRing ring = ManyToOneRing.create(path, 4096);
+        AtomicLong offered = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread producer = Thread.ofPlatform().daemon().start(() -> {
+            MemorySegment source = MemorySegment.ofArray(new byte[8]);
+            while (!stop.get()) {
+                if (ring.offer(1, source, 0, 8) >= 0) {
+                    offered.incrementAndGet();
+                }
+                ring.poll((type, buffer, offset, length) -> { }, 64);
+            }
+        });
+        try {
+            awaitMore(offered, 0);
+            ring.close();
+            awaitMore(offered, offered.get() + 1000); // still mapped: the producer goes on
+            assertTrue(mapped(path), "close() leaves a ring's mapping to the GC");
+        } finally {
+            stop.set(true);
+            producer.join(10_000);
+        }
+        assertFalse(producer.isAlive());
+        return new WeakReference<>(ring);
+    }
+
+    private static void awaitMore(AtomicLong counter, long than) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (counter.get() <= than) {
+            assertTrue(System.nanoTime() < deadline, "the producer stalled at " + counter.get());
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void otherSegmentsAreUnmappedByClose() throws Exception {
+        Path path = files.path("leases");
+        LeaseTable table = LeaseTable.create(path, 16, 64);
+        assertTrue(mapped(path));
+        table.close();
+        assertFalse(mapped(path), "close() unmaps a lease table at once");
+    }
+
+    /** Whether this process maps {@code path} ({@code /proc/self/maps}). */
+    private static boolean mapped(Path path) throws IOException {
+        try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
+            return maps.anyMatch(line -> line.endsWith(" " + path));
+        }
     }
 
     @Test
