@@ -18,22 +18,9 @@ for w in "${what[@]}"; do
       "$JAVA" -jar "$JAR" RingBenchmark -p impl=shmesh-mpsc,agrona-mpsc,agrona-spsc -p size=64 2>&1 \
         | grep -E '^Benchmark|:received' ;;
     xput)
-      # interleaved rounds: on a VM the speed of a cross-core hand-off changes with vCPU placement over time,
-      # so only numbers from the same round compare. Producer (child) on CPU 0, consumer on CPU 1: two busy
-      # spinners that land on one vCPU by chance measure the scheduler, not the ring
-      PIN=()
-      if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
-        export SHMESH_BENCH_CHILD_CPUS=0
-        PIN=(taskset -c 1)
-      fi
-      for size in 64 1024; do
-        n=$([ "$size" = 64 ] && echo 20000000 || echo 4000000)
-        for run in 1 2 3; do
-          for impl in shmesh-mpsc agrona-mpsc agrona-spsc shmesh-mpmc; do
-            "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput "$impl" "$size" "$n" 2>&1 | tail -1
-          done
-        done
-      done
+      # interleaved, pinned rounds with per-round ratios to Agrona's MPSC ring (see xput-rounds.sh)
+      "$ROOT/bench/xput-rounds.sh" 5 64 60000000 shmesh-mpsc shmesh-mpmc agrona-spsc agrona-mpsc
+      "$ROOT/bench/xput-rounds.sh" 3 1024 20000000 shmesh-mpsc shmesh-mpmc agrona-spsc agrona-mpsc
       for run in 1 2 3; do
         # two producers and a consumer on two cores: not pinned, the scheduler shares them out
         SHMESH_BENCH_CHILD_CPUS= "$JAVA" "${FLAGS[@]}" -cp "$JAR" dev.shmesh.bench.CrossProcessThroughput shmesh-mpsc 64 20000000 2 2>&1 | tail -1
