@@ -33,8 +33,10 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
      * <p>Nothing is given up as long as two rules hold. Every index is inside the data area before it is used: the
      * ring derives it from a position with the mask and checks a record's end against the capacity, for its own
      * records and for any length read from shared memory. And the mapping outlives every access: a ring segment is
-     * unmapped by the GC, never by {@code close()} ({@link ShmSegment}), and each method that goes raw ends with a
-     * reachability fence on the ring. Callers still get the checked {@link #data} segment.
+     * unmapped by the GC, never by {@code close()} ({@link ShmSegment}), and each public method that goes raw keeps the
+     * ring reachable to its end (a reachability fence in a {@code finally}). Each raw data access is preceded by an
+     * {@code assert} of its bounds, so the tests (run with {@code -ea}) catch an index bug as an error, not as
+     * corrupted memory. Callers still get the checked {@link #data} segment.
      */
     @SuppressWarnings("restricted")
     static final MemorySegment ADDRESS_SPACE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);

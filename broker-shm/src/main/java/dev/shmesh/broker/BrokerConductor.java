@@ -78,15 +78,11 @@ public final class BrokerConductor implements AutoCloseable {
      */
     public static BrokerConductor openOrCreate(String mesh, Layout layout, long generation) throws IOException {
         try {
-            BrokerConductor c = attach(mesh, layout);
-            long stored = c.leases.generation();
-            if (generation == 0 || stored == generation) {
+            BrokerConductor c = attach(mesh, layout, generation);
+            if (c != null) {
                 return c;
             }
-            LOG.info("mesh " + mesh + "'s segments belong to an earlier gateway (generation " + Long.toHexString(stored)
-                    + "); starting empty for generation " + Long.toHexString(generation));
-            c.close();
-            unlinkAll(mesh, layout);
+            unlinkAll(mesh, layout); // another generation's: attach() said so before it mapped the reply rings
         } catch (IOException | RuntimeException e) {
             if (anyExists(mesh, layout)) {
                 LOG.warning("cannot re-attach to mesh " + mesh + "'s segments (" + e.getMessage()
@@ -99,11 +95,23 @@ public final class BrokerConductor implements AutoCloseable {
         return created;
     }
 
-    private static BrokerConductor attach(String mesh, Layout layout) throws IOException {
+    /**
+     * Maps the mesh's segments, or returns null if they belong to another gateway generation than {@code generation}
+     * (0: any). The generation is checked before the reply rings are mapped: those mappings are released only by
+     * the GC ({@link ShmSegment}), and a broker allocates too little to GC soon.
+     */
+    private static BrokerConductor attach(String mesh, Layout layout, long generation) throws IOException {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             ManyToManyRing jobs = track(opened, ManyToManyRing.open(ShmSegment.pathOf(mesh, "jobs")));
             LeaseTable leases = track(opened, LeaseTable.open(ShmSegment.pathOf(mesh, "leases")));
+            long stored = leases.generation();
+            if (generation != 0 && stored != generation) {
+                LOG.info("mesh " + mesh + "'s segments belong to an earlier gateway (generation "
+                        + Long.toHexString(stored) + "); starting empty for generation " + Long.toHexString(generation));
+                closeAll(opened);
+                return null;
+            }
             Counters counters = track(opened, ShmSegment.open(mesh, "counters",
                     dev.shmesh.broker.internal.SegmentHeaderDescriptor.KIND_COUNTERS).attachOrClose(Counters::attach));
             List<ManyToOneRing> replies = new ArrayList<>();

@@ -257,7 +257,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
     public int offer(int type, MemorySegment source, long offset, int length) {
         int index = tryClaim(type, length);
         if (index >= 0) {
-            MemorySegment.copy(source, offset, data, index, length);
+            try {
+                MemorySegment.copy(source, offset, data, index, length);
+            } catch (RuntimeException e) {
+                abort(index); // a source that refuses the copy must not leave a claim that stalls consumers
+                throw e;
+            }
             commit(index);
         }
         return index;
@@ -509,7 +514,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         public int offer(int type, MemorySegment source, long offset, int length) {
             int index = tryClaim(type, length);
             if (index >= 0) {
-                MemorySegment.copy(source, offset, data, index, length);
+                try {
+                    MemorySegment.copy(source, offset, data, index, length);
+                } catch (RuntimeException e) {
+                    abort(index);
+                    throw e;
+                }
                 if (!commit(index)) {
                     return BACK_PRESSURED;
                 }

@@ -105,15 +105,19 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     @Override
     public int tryClaim(int type, int length) {
-        int record = claim(type, length);
-        if (record < 0) {
-            return record;
+        try {
+            int record = claim(type, length);
+            if (record < 0) {
+                return record;
+            }
+            // type and the negative ("being written") length in one 8-byte store
+            assert inData(record, HEADER_LENGTH);
+            ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, dataAddress + record,
+                    RecordDescriptor.header(-(HEADER_LENGTH + length), type));
+            return record + HEADER_LENGTH;
+        } finally {
+            Reference.reachabilityFence(this); // the mapping outlives the raw accesses (ADDRESS_SPACE)
         }
-        // type and the negative ("being written") length in one 8-byte store
-        ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, dataAddress + record,
-                RecordDescriptor.header(-(HEADER_LENGTH + length), type));
-        Reference.reachabilityFence(this);
-        return record + HEADER_LENGTH;
     }
 
     /**
@@ -221,10 +225,15 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     /** {@code index} is the tail's index and {@code padding} what is left to the end: the header fits. */
     private void writePadding(int index, int padding) {
+        assert inData(index, HEADER_LENGTH) && inData(index, padding);
         long record = dataAddress + index;
         ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, record + TYPE_OFFSET, PADDING_TYPE);
         INT.setRelease(ADDRESS_SPACE, record + LENGTH_OFFSET, padding);
-        Reference.reachabilityFence(this);
+    }
+
+    /** Whether {@code [index, index + length)} lies in the data area: asserted before every raw data access. */
+    private boolean inData(long index, long length) {
+        return index >= 0 && length >= 0 && index + length <= capacity;
     }
 
     private static IllegalArgumentException badClaim(int type, int length) {
@@ -240,23 +249,28 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
      */
     @Override
     public void commit(int index) {
-        int record = checkIndex(index);
-        int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
-        if (stored >= 0) {
-            return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
+        try {
+            int record = checkIndex(index);
+            assert inData(record, HEADER_LENGTH);
+            int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
+            if (stored >= 0) {
+                return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
+            }
+            int length = -stored;
+            if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
+                fence(FENCE_BAD_COMMIT, record);
+                return;
+            }
+            publish(record, length);
+        } finally {
+            Reference.reachabilityFence(this);
         }
-        int length = -stored;
-        if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
-            fence(FENCE_BAD_COMMIT, record);
-            return;
-        }
-        publish(record, length);
     }
 
     /** Stores the positive length (release): the consumer may take the record from here on. */
     private void publish(int record, int recordLength) {
+        assert inData(record, HEADER_LENGTH);
         INT.setRelease(ADDRESS_SPACE, dataAddress + record + LENGTH_OFFSET, recordLength);
-        Reference.reachabilityFence(this);
         RingCounters c = counters;
         if (c != null) {
             c.addEnqueued(1);
@@ -268,20 +282,24 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
 
     @Override
     public void abort(int index) {
-        int record = checkIndex(index);
-        int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
-        if (stored >= 0) {
-            return; // revoked by unblock() already
+        try {
+            int record = checkIndex(index);
+            assert inData(record, HEADER_LENGTH);
+            int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
+            if (stored >= 0) {
+                return; // revoked by unblock() already
+            }
+            int length = -stored;
+            if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
+                fence(FENCE_BAD_COMMIT, record);
+                return;
+            }
+            ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + TYPE_OFFSET, PADDING_TYPE);
+            INT.setRelease(ADDRESS_SPACE, dataAddress + record + LENGTH_OFFSET, length);
+            wakeIfSleeping();
+        } finally {
+            Reference.reachabilityFence(this);
         }
-        int length = -stored;
-        if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
-            fence(FENCE_BAD_COMMIT, record);
-            return;
-        }
-        ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + TYPE_OFFSET, PADDING_TYPE);
-        INT.setRelease(ADDRESS_SPACE, dataAddress + record + LENGTH_OFFSET, length);
-        Reference.reachabilityFence(this);
-        wakeIfSleeping();
     }
 
     /**
@@ -294,22 +312,39 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
      */
     @Override
     public int offer(int type, MemorySegment source, long offset, int length) {
-        int record = claim(type, length);
-        if (record < 0) {
-            return record;
+        try {
+            int record = claim(type, length);
+            if (record < 0) {
+                return record;
+            }
+            int recordLength = HEADER_LENGTH + length;
+            assert inData(record, recordLength); // claim() checked that the record fits before the end
+            long at = dataAddress + record;
+            ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, at, RecordDescriptor.header(-recordLength, type));
+            copy(source, offset, at + HEADER_LENGTH, length, record);
+            // comparing the length alone measured faster than comparing the whole header
+            if (ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, at + LENGTH_OFFSET) == -recordLength) {
+                publish(record, recordLength);
+            } else {
+                commit(record + HEADER_LENGTH);
+            }
+            return record + HEADER_LENGTH;
+        } finally {
+            Reference.reachabilityFence(this);
         }
-        int recordLength = HEADER_LENGTH + length;
-        long at = dataAddress + record; // claim() checked that the record fits before the end of the data area
-        ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, at, RecordDescriptor.header(-recordLength, type));
-        MemorySegment.copy(source, offset, ADDRESS_SPACE, at + HEADER_LENGTH, length);
-        // comparing the length alone measured faster than comparing the whole header
-        if (ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, at + LENGTH_OFFSET) == -recordLength) {
-            publish(record, recordLength);
-        } else {
-            commit(record + HEADER_LENGTH);
+    }
+
+    /**
+     * Copies the payload into a claimed record; a source that refuses the copy (out of bounds, closed) aborts the
+     * claim before the exception goes to the caller, so the consumer does not stall at it.
+     */
+    private void copy(MemorySegment source, long offset, long to, int length, int record) {
+        try {
+            MemorySegment.copy(source, offset, ADDRESS_SPACE, to, length);
+        } catch (RuntimeException e) {
+            abort(record + HEADER_LENGTH);
+            throw e;
         }
-        Reference.reachabilityFence(this);
-        return record + HEADER_LENGTH;
     }
 
     @Override
@@ -333,6 +368,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         try {
             while (bytes < contiguous && count < limit) {
                 int record = headIndex + bytes; // aligned and before the end: the 8-byte header is inside
+                assert inData(record, HEADER_LENGTH);
                 long header = (long) LONG.getAcquire(ADDRESS_SPACE, dataAddress + record);
                 int length = RecordDescriptor.length(header);
                 if (length <= 0) {
@@ -363,6 +399,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             if (bytes > 0) {
                 release(head, headIndex, bytes, count);
             }
+            Reference.reachabilityFence(this);
         }
         if (result != 0) {
             return result;
@@ -379,11 +416,11 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         if (bytes <= ZERO_LOOP_LIMIT) {
             // the usual batch when the consumer keeps up: plain 8-byte stores, no slice and no call into a stub;
             // poll consumed whole records, all before the end of the data area
+            assert inData(headIndex, bytes);
             long start = dataAddress + headIndex;
             for (int i = 0; i < bytes; i += RecordDescriptor.ALIGNMENT) {
                 ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, start + i, 0L);
             }
-            Reference.reachabilityFence(this);
         } else {
             data.asSlice(headIndex, bytes).fill((byte) 0);
         }

@@ -97,7 +97,10 @@ public sealed interface Ring extends MessageSource, MessageSink, AutoCloseable p
     /** The segment this ring lives in. */
     ShmSegment segment();
 
-    /** Unmaps the segment (does not unlink it). */
+    /**
+     * Releases this process's mapping of the segment (does not unlink it). A many-to-one ring's mapping is released
+     * by the GC once the ring is unreachable ({@link ShmSegment}); do not use a ring after closing it.
+     */
     @Override
     void close();
 }

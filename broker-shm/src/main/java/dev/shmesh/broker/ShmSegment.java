@@ -37,8 +37,8 @@ import java.util.regex.Pattern;
  *
  * <p>Workers do not open segments by name: they receive an fd and use {@link #openFd(int, int)}. The file
  * outlives every process (operators see it in {@code /dev/shm}); {@link #unlink()} removes the name.
- * {@link #close()} unmaps: the owner must make sure no thread still uses {@link #memory()}. Not thread-safe
- * for {@code close}; {@link #memory()} may be used by any thread.
+ * {@link #close()} unmaps (with the exception below): the owner must make sure no thread still uses
+ * {@link #memory()}. Not thread-safe for {@code close}; {@link #memory()} may be used by any thread.
  *
  * <p>Exception: a many-to-one ring's segment is unmapped by the garbage collector once nothing references it, not
  * by {@link #close()}. The ring addresses its data area raw on its hot paths ({@link ManyToOneRing}), which the JDK

@@ -89,6 +89,22 @@ abstract class RingContractTest {
     }
 
     @Test
+    void aSourceThatRefusesTheCopyLeavesNoClaimBehind() throws Exception {
+        Ring ring = ring("r");
+        MemorySegment tooShort = MemorySegment.ofArray(new byte[8]);
+        assertThrows(IndexOutOfBoundsException.class, () -> ring.offer(1, tooShort, 4, 8));
+        Arena closed = Arena.ofConfined();
+        MemorySegment gone = closed.allocate(8);
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> ring.offer(1, gone, 0, 8));
+        assertTrue(ring.offer(2, bytes(8, 3), 0, 8) >= 0);
+        Collector c = new Collector();
+        assertEquals(1, ring.poll(c, 10), "the refused offers were aborted, so the next message is not stuck behind");
+        assertEquals(2, c.messages.get(0).type());
+        assertFalse(ring.isFenced(), ring.fenceReport());
+    }
+
+    @Test
     void manyLapsAroundTheRingKeepOrder() throws Exception {
         Ring ring = ring("r");
         Collector c = new Collector();
