@@ -141,10 +141,11 @@ final class WorkerLauncher {
         if (jvmOptions != null) {
             command.add("@" + jvmOptions);
         }
-        Path cds = jar.resolveSibling("app-cds.jsa");
-        if (Files.isRegularFile(cds)) {
-            // the class-data archive Quarkus built for this jar and this JDK: a faster, smaller start
-            command.add("-XX:SharedArchiveFile=" + cds);
+        Path aot = jar.resolveSibling("app.aot");
+        if (Files.isRegularFile(aot)) {
+            // the AOT cache the build trained for this jar, this JDK and jvm.options: a faster, smaller start (a
+            // cache from another JDK build is ignored by the JVM with a warning)
+            command.add("-XX:AOTCache=" + aot);
         }
         command.addAll(jvmArgs);
         command.add("-jar");

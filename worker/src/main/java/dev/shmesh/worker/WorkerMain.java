@@ -95,6 +95,9 @@ public class WorkerMain implements QuarkusApplication {
             });
             LOG.infof("worker %s ready, serving %s", WorkerIdentity.id(), HandedListeners.all().keySet());
         }
+        if (Boolean.getBoolean("shmesh.worker.aot-training")) {
+            return 0; // the build's AOT training run (worker/pom.xml): started, so what a start loads is recorded
+        }
         Quarkus.waitForExit();
         return 0;
     }
