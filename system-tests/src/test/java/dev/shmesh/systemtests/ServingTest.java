@@ -28,8 +28,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -55,6 +57,19 @@ class ServingTest {
         if (mesh != null) {
             mesh.close();
         }
+    }
+
+    /*
+     * Workers start from the AOT cache the build trained with jvm.options; an archive dumped with other flags (as
+     * Quarkus's AppCDS archive was) makes every start print [error][cds] lines and lose the archived module graph.
+     */
+    @Test
+    void workersStartFromTheBuiltAotCacheWithoutJvmErrors() throws Exception {
+        assertTrue(Files.isRegularFile(Mesh.WORKER_JAR.resolveSibling("app.aot")), "the worker build trains app.aot");
+        List<String> jvmComplaints = Files.readAllLines(mesh.log).stream()
+                .filter(line -> line.matches("\\[[0-9.]+s\\]\\[(error|warning)\\].*"))
+                .toList();
+        assertEquals(List.of(), jvmComplaints, mesh.logTail());
     }
 
     @Test
