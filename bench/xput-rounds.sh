@@ -5,6 +5,8 @@
 # from the same round compare. Build first: ./shmesh mvn -q -pl bench -am package -DskipTests
 # Usage: bench/xput-rounds.sh ROUNDS SIZE MESSAGES IMPL... (an IMPL may be NAME@JAR to compare two builds)
 # e.g.   bench/xput-rounds.sh 10 64 60000000 shmesh-mpsc agrona-spsc agrona-mpsc
+# IMPL c-mpsc / c-spsc is the C reference ring (bench/c/shmring.c, compiled here with cc -O2).
+# EMPTY_SPINS=N: the consumer pauses N times after an empty poll (Java and C alike; default 1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 4 ] || { sed -n '2,7p' "$0" >&2; exit 2; }
@@ -17,15 +19,24 @@ if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
   export SHMESH_BENCH_CHILD_CPUS=0
   PIN=(taskset -c 1)
 fi
-echo "# $(date -u +%FT%TZ) $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg); size=$size messages=$messages"
+SPINS=${EMPTY_SPINS:-1}
+C_RING="$ROOT/bench/target/shmring"
+if [[ " $* " == *" c-"* ]] && [ ! -x "$C_RING" -o "$ROOT/bench/c/shmring.c" -nt "$C_RING" ]; then
+  mkdir -p "$ROOT/bench/target" && cc -O2 -o "$C_RING" "$ROOT/bench/c/shmring.c"
+fi
+echo "# $(date -u +%FT%TZ) $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg); size=$size messages=$messages empty-poll pauses=$SPINS"
 echo "# M msgs/s per impl: $*; then each / ${!#}"
 for ((r = 1; r <= rounds; r++)); do
   row=()
   for spec in "$@"; do
     impl=${spec%@*} jar="$ROOT/bench/target/benchmarks.jar"
     [ "$spec" = "$impl" ] || jar=${spec#*@}
-    line=$(timeout 300 "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -cp "$jar" dev.shmesh.bench.CrossProcessThroughput \
-      "$impl" "$size" "$messages" 2>&1 | tail -1)
+    if [[ $impl == c-* ]]; then  # pins itself: producer (forked) on CPU 0, consumer on CPU 1
+      line=$(SHMRING_BACKOFF=$SPINS timeout 300 "$C_RING" "${impl#c-}" "$size" "$messages" 2>&1 | tail -1)
+    else
+      line=$(timeout 300 "${PIN[@]}" "$JAVA" "${FLAGS[@]}" -Dbench.emptySpins="$SPINS" -cp "$jar" \
+        dev.shmesh.bench.CrossProcessThroughput "$impl" "$size" "$messages" 2>&1 | tail -1)
+    fi
     rate=$(sed -nE 's/.*: ([0-9.]+) M msgs\/s.*/\1/p' <<< "$line")
     [ -n "$rate" ] || { echo "bench: $impl failed: $line" >&2; exit 1; }
     row+=("$rate")
