@@ -86,17 +86,42 @@ final class Supervisor {
         return config.mesh();
     }
 
-    /** Spawns every worker and starts the watchdog. */
+    /**
+     * Spawns the broker and the edge workers, then, once every edge is ready (or {@link #EDGE_HEAD_START} has
+     * passed), the compute workers; starts the watchdog. On two cores four JVMs starting at once took 1.6-1.8 s to an
+     * edge's Ready; without the compute JVM competing, 1.3-1.5 s. Jobs sent before a compute is ready wait in the
+     * ring.
+     */
     synchronized void start(Path controlSocket) throws SandboxException {
         this.controlSocket = controlSocket;
         if (!containerMode) {
             launcher = new WorkerLauncher(config, workerJar(), controlSocket.getParent());
             launcher.preflight();
+            boolean edges = slots.values().stream().anyMatch(s -> s.role.equals("edge"));
             for (WorkerSlot slot : slots.values()) {
+                if (edges && slot.role.equals("compute")) {
+                    slot.state = WorkerSlot.State.WAITING;
+                } else {
+                    spawn(slot);
+                }
+            }
+            timer.schedule(this::spawnWaitingComputes, EDGE_HEAD_START.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        timer.scheduleWithFixedDelay(this::watchdog, 500, 500, TimeUnit.MILLISECONDS);
+    }
+
+    /** How long compute workers wait for the edge workers to be ready before they start anyway. */
+    static final Duration EDGE_HEAD_START = Duration.ofSeconds(10);
+
+    private synchronized void spawnWaitingComputes() {
+        if (stopping) {
+            return;
+        }
+        for (WorkerSlot slot : slots.values()) {
+            if (slot.state == WorkerSlot.State.WAITING) {
                 spawn(slot);
             }
         }
-        timer.scheduleWithFixedDelay(this::watchdog, 500, 500, TimeUnit.MILLISECONDS);
     }
 
     synchronized WorkerSlot slot(String id) {
@@ -319,6 +344,10 @@ final class Supervisor {
         slot.lastHeartbeatNanos = System.nanoTime();
         LOG.infof("%s ready (pid %d) in %d ms", slot.id, slot.pid(),
                 Duration.between(slot.spawnedAt, slot.readyAt).toMillis());
+        if (slot.role.equals("edge") && slots.values().stream()
+                .allMatch(s -> !s.role.equals("edge") || s.state == WorkerSlot.State.READY)) {
+            spawnWaitingComputes();
+        }
     }
 
     synchronized void onHeartbeat(WorkerSlot slot, ControlServer.PeerSession session, PeerHealth health) {

@@ -11,6 +11,8 @@ import java.util.Deque;
  */
 final class WorkerSlot {
     enum State {
+        /** not spawned yet: a compute worker waits for the edge workers to be ready first */
+        WAITING,
         /** spawned, no authenticated control connection yet */
         STARTING,
         /** authenticated and assigned its fds, not serving yet */
