@@ -63,6 +63,11 @@ class ShmBrokerTest {
             }
             assertEquals(hex("sha-256", data), Mesh.JSON.readTree(post(mesh, "/v1/digest", data).body())
                     .get("digest").asText(), "SHA-256 by default");
+            // the compute worker was spawned only once both edges were ready: the serving path starts first
+            List<String> log = Files.readAllLines(mesh.log);
+            int computeSpawned = firstLine(log, "spawned compute-1");
+            assertTrue(computeSpawned > firstLine(log, "worker-1 ready") && computeSpawned > firstLine(log, "worker-2 ready")
+                    && firstLine(log, "worker-1 ready") >= 0 && firstLine(log, "worker-2 ready") >= 0, mesh.logTail());
             HttpResponse<String> bad = post(mesh, "/v1/digest?alg=md5", data);
             assertEquals(400, bad.statusCode(), bad.body());
             // what `curl --data-binary @file` sends: binary data declared as a form; the body is taken as bytes
@@ -279,11 +284,21 @@ class ShmBrokerTest {
         }
     }
 
+    /** The index of the first line containing {@code text}, or -1. */
+    private static int firstLine(List<String> lines, String text) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(text)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /**
      * Stops {@code compute} at a moment when it is inside the jobs ring's poll: it has taken positions it has not
      * freed yet. Gives up after a few hundred tries and leaves it stopped wherever it is.
      */
-    private static void freezeInsidePoll(String meshName, long compute) throws Exception {
+        private static void freezeInsidePoll(String meshName, long compute) throws Exception {
         try (dev.shmesh.broker.ManyToManyRing jobs = dev.shmesh.broker.ManyToManyRing.open(
                 Path.of("/dev/shm/shmesh-" + meshName + "-jobs"))) {
             for (int attempt = 0; attempt < 500; attempt++) {
