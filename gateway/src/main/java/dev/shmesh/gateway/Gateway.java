@@ -50,7 +50,7 @@ public class Gateway {
         control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
         supervisor = sup;
         control.start();
-        sup.start(control.socketPath(), listeners.all().getFirst().addressText());
+        sup.start(control.socketPath());
         armOwnFilter();
         registerMetrics();
         for (Listeners.Listener l : listeners.all()) {

@@ -92,9 +92,8 @@ final class Supervisor {
      * edge's Ready; without the compute JVM competing, 1.3-1.5 s. Jobs sent before a compute is ready wait in the
      * ring.
      */
-    synchronized void start(Path controlSocket, String httpAddress) throws SandboxException {
+    synchronized void start(Path controlSocket) throws SandboxException {
         this.controlSocket = controlSocket;
-        this.httpAddress = httpAddress;
         if (!containerMode) {
             launcher = new WorkerLauncher(config, workerJar(), controlSocket.getParent());
             launcher.preflight();
@@ -110,9 +109,6 @@ final class Supervisor {
         }
         timer.scheduleWithFixedDelay(this::watchdog, 500, 500, TimeUnit.MILLISECONDS);
     }
-
-    /** The mesh listener's address, told to edge workers at spawn (SHMESH_HTTP_ADDRESS) so they can boot early. */
-    private String httpAddress;
 
     /** How long compute workers wait for the edge workers to be ready before they start anyway. */
     static final Duration EDGE_HEAD_START = Duration.ofSeconds(10);
@@ -400,10 +396,6 @@ final class Supervisor {
         env.put("SHMESH_TOKEN", slot.token);
         env.put("SHMESH_MESH", config.mesh());
         env.put("SHMESH_ROLE", slot.role);
-        if (slot.role.equals("edge") && httpAddress != null) {
-            // lets the edge boot Quarkus while its Assign waits for the broker (WorkerMain)
-            env.put("SHMESH_HTTP_ADDRESS", httpAddress);
-        }
         ProcessBuilder builder = null;
         admit(slot);
         try {

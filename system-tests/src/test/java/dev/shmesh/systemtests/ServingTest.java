@@ -72,16 +72,6 @@ class ServingTest {
         assertEquals(List.of(), jvmComplaints, mesh.logTail());
     }
 
-    /* The edges boot before their Assign arrives (SHMESH_HTTP_ADDRESS): they still report the mesh's address. */
-    @Test
-    void workersReportTheMeshAddressTheyServeOn() throws Exception {
-        List<String> log = Files.readAllLines(mesh.log);
-        for (String worker : List.of("worker-1", "worker-2")) {
-            assertTrue(log.stream().anyMatch(l -> l.contains("[worker " + worker + "]")
-                    && l.contains("Listening on: http://127.0.0.1:" + mesh.port)), mesh.logTail());
-        }
-    }
-
     @Test
     void everyWorkerServesSomeOf200SequentialNewConnections() throws Exception {
         Map<String, Integer> perWorker = new TreeMap<>();

@@ -22,8 +22,6 @@ import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.spi.transport.Transport;
 import java.net.SocketAddress;
 import java.util.concurrent.ThreadFactory;
-import java.util.function.Supplier;
-import org.jboss.logging.Logger;
 
 /**
  * Vert.x's epoll transport, except that a TCP server channel adopts the listening socket the
@@ -36,13 +34,11 @@ import org.jboss.logging.Logger;
  * empty network namespace can still serve.
  */
 final class AdoptingTransport implements Transport {
-    private static final Logger LOG = Logger.getLogger(AdoptingTransport.class);
     private final EpollTransport epoll = new EpollTransport();
-    private final Supplier<HandedListeners.Listener> listeners;
+    private final HandedListeners.Listener listener;
 
-    /** {@code listeners} gives the handed listener when a server binds (null: none was handed). */
-    AdoptingTransport(Supplier<HandedListeners.Listener> listeners) {
-        this.listeners = listeners;
+    AdoptingTransport(HandedListeners.Listener listener) {
+        this.listener = listener;
     }
 
     @Override
@@ -51,12 +47,6 @@ final class AdoptingTransport implements Transport {
             return epoll.serverChannelFactory(true);
         }
         return () -> {
-            HandedListeners.Listener listener = listeners.get();
-            if (listener == null) {
-                throw new IllegalStateException("the gateway handed this worker no listener to serve on; an edge"
-                        + " worker's Assign carries one (check the gateway's log for why this one did not)");
-            }
-            LOG.debugf("serving on handed listener %s (fd %d, %s)", listener.name(), listener.fd(), listener.address());
             int fd;
             try {
                 // Netty's accept loop needs O_NONBLOCK; a blocking listener would hang the acceptor

@@ -2,27 +2,29 @@ package dev.shmesh.worker;
 
 import io.vertx.core.impl.VertxBuilder;
 import io.vertx.core.spi.VertxServiceProvider;
+import org.jboss.logging.Logger;
 
 /**
- * Installs {@link AdoptingTransport} into every Vert.x instance of this JVM when the gateway started it (it is handed
- * a listener). Discovered through {@code META-INF/services}; Quarkus builds its Vert.x with
+ * Installs {@link AdoptingTransport} into every Vert.x instance of this JVM when the gateway handed
+ * us a listener. Discovered through {@code META-INF/services}; Quarkus builds its Vert.x with
  * {@code VertxBuilder.init()}, which runs service providers after choosing the default transport.
  */
 public final class MeshTransportProvider implements VertxServiceProvider {
+    private static final Logger LOG = Logger.getLogger(MeshTransportProvider.class);
 
     @Override
     public void init(VertxBuilder builder) {
-        if (!WorkerMain.inMesh()) {
+        HandedListeners.Listener listener = HandedListeners.primary();
+        if (listener == null) {
             return; // standalone: Vert.x binds its own port as usual
         }
-        // the listener may arrive after this (the handshake runs beside the boot): it is looked up when the HTTP
-        // server binds, which MeshHandshakeGate holds back until the Assign is in
-        AdoptingTransport transport = new AdoptingTransport(HandedListeners::primary);
+        AdoptingTransport transport = new AdoptingTransport(listener);
         if (!transport.isAvailable()) {
             throw new IllegalStateException(
                     "the epoll transport is unavailable, so the handed listener cannot be adopted: "
                             + transport.unavailabilityCause());
         }
+        LOG.debugf("serving on handed listener %s (fd %d, %s)", listener.name(), listener.fd(), listener.address());
         builder.findTransport(transport);
     }
 }

@@ -5,19 +5,15 @@ import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
 
 /**
  * Worker entry point.
  *
- * <p>Spawned by the gateway (SHMESH_CONTROL_SOCKET, SHMESH_WORKER_ID and SHMESH_TOKEN set): it runs the control
- * handshake (Hello → Assign) and reports Ready once Quarkus serves on the handed listener. An edge worker told its
- * listener's address up front (SHMESH_HTTP_ADDRESS, host mode) runs the handshake on a thread of its own while
- * Quarkus boots, since the gateway holds an edge's Assign back until the broker's segments exist; the HTTP server
- * adopts the handed fd when it binds, after {@link MeshHandshakeGate} has waited for the Assign. Otherwise the
- * handshake runs before Quarkus starts. Without SHMESH_CONTROL_SOCKET it runs standalone and binds
- * {@code quarkus.http.port} itself (the single-process baseline in bench/).
+ * <p>Spawned by the gateway (SHMESH_CONTROL_SOCKET, SHMESH_WORKER_ID and SHMESH_TOKEN set): it runs
+ * the control handshake <em>before</em> Quarkus starts, so that Vert.x is built with the handed
+ * listener, then reports Ready once Quarkus serves. Without SHMESH_CONTROL_SOCKET it runs
+ * standalone and binds {@code quarkus.http.port} itself (the single-process baseline in bench/).
  */
 @QuarkusMain
 public class WorkerMain implements QuarkusApplication {
@@ -28,8 +24,6 @@ public class WorkerMain implements QuarkusApplication {
     static final int EXIT_SANDBOX_FAILED = 77;
 
     private static volatile ControlChannel control;
-    /** An edge's Hello → Assign running beside Quarkus's boot (see {@link #main}); null when it ran before. */
-    private static volatile CompletableFuture<ControlChannel> handshake;
 
     public static void main(String... args) {
         String socket = System.getenv("SHMESH_CONTROL_SOCKET");
@@ -46,77 +40,35 @@ public class WorkerMain implements QuarkusApplication {
                     yield null;
                 }
             };
-            String httpAddress = System.getenv("SHMESH_HTTP_ADDRESS");
-            if (role.equals("edge") && httpAddress != null && !httpAddress.isBlank()) {
-                // Boot Quarkus while the gateway holds our Assign back for the broker's segments: the HTTP server
-                // needs the handed listener only when it binds, and MeshHandshakeGate waits for it before that
-                reportAddress(httpAddress);
-                handshake = CompletableFuture.supplyAsync(() -> handshakeOrExit(socket, token, protoRole, role),
-                        runnable -> Thread.ofPlatform().name("shmesh-handshake").start(runnable));
-            } else {
-                control = handshakeOrExit(socket, token, protoRole, role);
-                HandedListeners.Listener http = HandedListeners.primary();
-                if (http != null) {
-                    reportAddress(http.address());
+            try {
+                control = ControlChannel.connect(Path.of(socket), WorkerIdentity.id(), token, protoRole);
+                switch (role) {
+                    case "broker" -> runBroker(control);
+                    case "compute" -> runCompute(control);
+                    default -> EdgeDigests.start(control.assign().getReplyRing(), control.assign().getMember());
                 }
+            } catch (IOException e) {
+                System.err.printf(
+                        "shmesh worker %s: control handshake with the gateway at %s failed: %s%n"
+                                + "  A worker is started by the gateway (./shmesh up); to run one alone, unset SHMESH_CONTROL_SOCKET.%n",
+                        WorkerIdentity.id(), socket, e.getMessage());
+                System.exit(EXIT_HANDSHAKE_FAILED);
+            }
+            HandedListeners.Listener http = HandedListeners.primary();
+            if (http != null) {
+                // the bind is swallowed; these only make Quarkus report the real address
+                int colon = http.address().lastIndexOf(':');
+                System.setProperty("quarkus.http.host", http.address().substring(0, colon).replace("[", "").replace("]", ""));
+                System.setProperty("quarkus.http.port", http.address().substring(colon + 1));
             }
         }
         Quarkus.run(WorkerMain.class, args);
     }
 
-    /** The bind is swallowed; these only make Quarkus report the real address ({@code host:port}, {@code [v6]:port}). */
-    private static void reportAddress(String address) {
-        int colon = address.lastIndexOf(':');
-        System.setProperty("quarkus.http.host", address.substring(0, colon).replace("[", "").replace("]", ""));
-        System.setProperty("quarkus.http.port", address.substring(colon + 1));
-    }
-
-    /**
-     * Hello → Assign, then what the role does with its segments; exits with {@link #EXIT_HANDSHAKE_FAILED} and a
-     * message when that fails. Off the main thread it halts: Quarkus may be booting there, and its shutdown hook would
-     * wait for a boot that waits for this handshake.
-     */
-    private static ControlChannel handshakeOrExit(String socket, String token, dev.shmesh.api.control.v1.Role protoRole,
-            String role) {
-        try {
-            ControlChannel channel = ControlChannel.connect(Path.of(socket), WorkerIdentity.id(), token, protoRole);
-            switch (role) {
-                case "broker" -> runBroker(channel);
-                case "compute" -> runCompute(channel);
-                default -> EdgeDigests.start(channel.assign().getReplyRing(), channel.assign().getMember());
-            }
-            control = channel;
-            return channel;
-        } catch (IOException e) {
-            System.err.printf(
-                    "shmesh worker %s: control handshake with the gateway at %s failed: %s%n"
-                            + "  A worker is started by the gateway (./shmesh up); to run one alone, unset SHMESH_CONTROL_SOCKET.%n",
-                    WorkerIdentity.id(), socket, e.getMessage());
-            System.err.flush();
-            if (Thread.currentThread().getName().equals("shmesh-handshake")) {
-                Runtime.getRuntime().halt(EXIT_HANDSHAKE_FAILED);
-            }
-            System.exit(EXIT_HANDSHAKE_FAILED);
-            throw new AssertionError("unreachable");
-        }
-    }
-
-    /** Whether this worker was started by a gateway (it serves on a handed listener), not standalone. */
-    static boolean inMesh() {
-        String socket = System.getenv("SHMESH_CONTROL_SOCKET");
-        return socket != null && !socket.isBlank();
-    }
-
-    /** The control channel, once the handshake is done; waits for it when it runs beside the boot. */
-    static ControlChannel awaitHandshake() {
-        CompletableFuture<ControlChannel> pending = handshake;
-        return pending != null ? pending.join() : control;
-    }
-
     @Override
     public int run(String... args) throws Exception {
         armSeccompIfAsked();
-        ControlChannel channel = awaitHandshake();
+        ControlChannel channel = control;
         if (channel != null) {
             EdgeDigests digests = EdgeDigests.get();
             if (digests != null) {
