@@ -72,6 +72,16 @@ class ServingTest {
         assertEquals(List.of(), jvmComplaints, mesh.logTail());
     }
 
+    /* Quarkus reports the address the worker really serves on: the mesh listener's, from the Assign. */
+    @Test
+    void workersReportTheMeshAddressTheyServeOn() throws Exception {
+        List<String> log = Files.readAllLines(mesh.log);
+        for (String worker : List.of("worker-1", "worker-2")) {
+            assertTrue(log.stream().anyMatch(l -> l.contains("[worker " + worker + "]")
+                    && l.contains("Listening on: http://127.0.0.1:" + mesh.port)), mesh.logTail());
+        }
+    }
+
     @Test
     void everyWorkerServesSomeOf200SequentialNewConnections() throws Exception {
         Map<String, Integer> perWorker = new TreeMap<>();
