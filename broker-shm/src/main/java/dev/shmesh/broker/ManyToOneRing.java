@@ -251,20 +251,32 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     public void commit(int index) {
         try {
             int record = checkIndex(index);
-            assert inData(record, HEADER_LENGTH);
-            int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
-            if (stored >= 0) {
-                return; // revoked by unblock() (and maybe consumed since): the consumer gave up on this claim
+            int length = claimedLength(record);
+            if (length > 0) {
+                publish(record, length);
             }
-            int length = -stored;
-            if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
-                fence(FENCE_BAD_COMMIT, record);
-                return;
-            }
-            publish(record, length);
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    /**
+     * The length of the claimed record at {@code record} (from {@link #checkIndex}), or 0 when there is nothing to
+     * publish or abort: {@link #unblock()} revoked the claim (and maybe the record was consumed since), or the header
+     * no longer holds a claim's length, which fences the ring.
+     */
+    private int claimedLength(int record) {
+        assert inData(record, HEADER_LENGTH);
+        int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
+        if (stored >= 0) {
+            return 0; // revoked: the consumer gave up on this claim
+        }
+        int length = -stored;
+        if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
+            fence(FENCE_BAD_COMMIT, record);
+            return 0;
+        }
+        return length;
     }
 
     /** Stores the positive length (release): the consumer may take the record from here on. */
@@ -284,14 +296,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     public void abort(int index) {
         try {
             int record = checkIndex(index);
-            assert inData(record, HEADER_LENGTH);
-            int stored = ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + LENGTH_OFFSET);
-            if (stored >= 0) {
-                return; // revoked by unblock() already
-            }
-            int length = -stored;
-            if (length < HEADER_LENGTH || length > HEADER_LENGTH + maxPayloadLength) {
-                fence(FENCE_BAD_COMMIT, record);
+            int length = claimedLength(record);
+            if (length <= 0) {
                 return;
             }
             ADDRESS_SPACE.set(ValueLayout.JAVA_INT_UNALIGNED, dataAddress + record + TYPE_OFFSET, PADDING_TYPE);
@@ -321,7 +327,7 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             assert inData(record, recordLength); // claim() checked that the record fits before the end
             long at = dataAddress + record;
             ADDRESS_SPACE.set(ValueLayout.JAVA_LONG_UNALIGNED, at, RecordDescriptor.header(-recordLength, type));
-            copy(source, offset, at + HEADER_LENGTH, length, record);
+            copy(source, offset, record, length);
             // comparing the length alone measured faster than comparing the whole header
             if (ADDRESS_SPACE.get(ValueLayout.JAVA_INT_UNALIGNED, at + LENGTH_OFFSET) == -recordLength) {
                 publish(record, recordLength);
@@ -338,9 +344,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
      * Copies the payload into a claimed record; a source that refuses the copy (out of bounds, closed) aborts the
      * claim before the exception goes to the caller, so the consumer does not stall at it.
      */
-    private void copy(MemorySegment source, long offset, long to, int length, int record) {
+    private void copy(MemorySegment source, long offset, int record, int length) {
         try {
-            MemorySegment.copy(source, offset, ADDRESS_SPACE, to, length);
+            MemorySegment.copy(source, offset, ADDRESS_SPACE, dataAddress + record + HEADER_LENGTH, length);
         } catch (RuntimeException e) {
             abort(record + HEADER_LENGTH);
             throw e;
