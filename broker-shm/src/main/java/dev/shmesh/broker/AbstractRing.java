@@ -85,7 +85,12 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
      */
     static ShmSegment createPublished(java.nio.file.Path path, int kind, long length, Config config,
             java.util.function.Consumer<MemorySegment> init) throws java.io.IOException {
-        ShmSegment segment = ShmSegment.create(path, kind, length);
+        return publishRing(ShmSegment.create(path, kind, length), config, init);
+    }
+
+    /** Formats a just-created {@code segment} as a ring with {@code config} and publishes it; unlinks it on failure. */
+    static ShmSegment publishRing(ShmSegment segment, Config config, java.util.function.Consumer<MemorySegment> init)
+            throws java.io.IOException {
         try {
             MemorySegment m = segment.memory();
             long base = SegmentHeaderDescriptor.LENGTH;
@@ -265,6 +270,10 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
     /** Producer side, for a caller that has read a positive sleepers count itself: bumps the futex word, wakes. */
     final void wakeSleepers() {
         wake(wakeCount());
+    }
+
+    public final void wakeConsumers() {
+        wakeAll();
     }
 
     private void wakeAll() {

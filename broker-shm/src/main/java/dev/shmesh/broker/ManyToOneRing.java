@@ -82,6 +82,22 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
         return new ManyToOneRing(segment, capacity, maxPayload);
     }
 
+    /**
+     * Creates an empty ring of {@code capacity} bytes in an anonymous sealed memfd ({@link
+     * ShmSegment#createAnonymous}): for a ring between two processes that no third one may open. Hand
+     * {@code segment().anonymousFd()} to the peer, which attaches with {@link ShmSegment#openSealedFd}.
+     */
+    public static ManyToOneRing createAnonymous(String name, int capacity) throws IOException {
+        if (!RingDescriptor.isValidCapacity(capacity)) {
+            throw new IllegalArgumentException("capacity=" + capacity + " must be a power of two in ["
+                    + RingDescriptor.MIN_CAPACITY + ", " + RingDescriptor.MAX_CAPACITY + "]");
+        }
+        int maxPayload = RecordDescriptor.maxPayloadLength(capacity);
+        ShmSegment segment = publishRing(ShmSegment.createAnonymous(name, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING,
+                segmentLength(capacity)), new Config(capacity, maxPayload, 0), m -> { });
+        return new ManyToOneRing(segment, capacity, maxPayload);
+    }
+
     /** Opens the ring at {@code path} read-write and validates it. */
     public static ManyToOneRing open(Path path) throws IOException {
         return ShmSegment.open(path, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING, false).attachOrClose(ManyToOneRing::attach);

@@ -72,6 +72,12 @@ public sealed interface Ring extends MessageSource, MessageSink, AutoCloseable p
      */
     int awaitWork(long timeoutNanos);
 
+    /**
+     * Wakes every consumer sleeping in {@link #awaitWork} without publishing anything, so that it looks at
+     * state outside the ring (a shutdown, a peer found dead). Costs a futex syscall; not for the hot path.
+     */
+    void wakeConsumers();
+
     /** The data area; claimed indices point into it. */
     MemorySegment buffer();
 

@@ -10,6 +10,9 @@ import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.VERSION;
 import static dev.shmesh.broker.internal.SegmentHeaderDescriptor.VERSION_OFFSET;
 
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
+import dev.shmesh.linux.FileDescriptors;
+import dev.shmesh.linux.LinuxException;
+import dev.shmesh.linux.MemFd;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -61,8 +64,14 @@ public final class ShmSegment implements AutoCloseable {
     private final MemorySegment memory;
     private final int layoutKind;
     private final boolean readOnly;
+    private final int anonymousFd;
 
     private ShmSegment(Path path, Arena arena, MemorySegment memory, int layoutKind, boolean readOnly) {
+        this(path, arena, memory, layoutKind, readOnly, -1);
+    }
+
+    private ShmSegment(Path path, Arena arena, MemorySegment memory, int layoutKind, boolean readOnly, int anonymousFd) {
+        this.anonymousFd = anonymousFd;
         this.path = path;
         this.arena = arena;
         this.unmappedByGc = arenaIsAutomatic(layoutKind);
@@ -108,12 +117,7 @@ public final class ShmSegment implements AutoCloseable {
             try {
                 zeroFill(ch, length);
                 MemorySegment memory = ch.map(FileChannel.MapMode.READ_WRITE, 0, length, arena);
-                ProcessHandle self = ProcessHandle.current();
-                memory.set(ValueLayout.JAVA_LONG, MAGIC_OFFSET, MAGIC);
-                memory.set(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET, layoutKind);
-                memory.set(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET, self.pid());
-                memory.set(ValueLayout.JAVA_LONG, CREATOR_START_TIME_OFFSET, startMillis(self));
-                memory.set(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET, length);
+                writeHeader(memory, layoutKind, length);
                 ok = true;
                 return new ShmSegment(path, arena, memory, layoutKind, false);
             } finally {
@@ -126,6 +130,74 @@ public final class ShmSegment implements AutoCloseable {
                 release(arena, layoutKind);
             }
         }
+    }
+
+    /**
+     * Creates a segment in a new anonymous memfd ({@code memfd_create}, close-on-exec) instead of a file in
+     * {@code /dev/shm}: it has no name, so nobody can open it but a process it is handed to, and its memory goes
+     * with the last descriptor and mapping. The memfd is sealed against shrinking and growing before it is
+     * returned, so a receiver that checks the seals ({@link #openSealedFd}) cannot be made to fault on a truncated
+     * mapping. Format the layout region, then {@link #publish()}; hand {@link #anonymousFd()} to the peer (the
+     * caller owns and closes that descriptor; the mapping does not need it).
+     *
+     * @param name shown in {@code /proc/PID/fd} and {@code /proc/PID/maps} ({@code memfd:<name>})
+     */
+    public static ShmSegment createAnonymous(String name, int layoutKind, long length) throws IOException {
+        if (length < SegmentHeaderDescriptor.LENGTH || (length & 7) != 0) {
+            throw new IllegalArgumentException("length=" + length + " must be a multiple of 8 and at least "
+                    + SegmentHeaderDescriptor.LENGTH);
+        }
+        if (layoutKind <= 0) {
+            throw new IllegalArgumentException("layoutKind=" + layoutKind + " must be positive");
+        }
+        checkName("name", name);
+        int fd = MemFd.create("shmesh-" + name, length, MemFd.MFD_CLOEXEC | MemFd.MFD_ALLOW_SEALING);
+        Arena arena = arenaFor(layoutKind);
+        boolean ok = false;
+        try {
+            MemFd.addSeals(fd, MemFd.F_SEAL_SHRINK | MemFd.F_SEAL_GROW | MemFd.F_SEAL_SEAL);
+            Path path = Path.of("/proc/self/fd/" + fd);
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                MemorySegment memory = ch.map(FileChannel.MapMode.READ_WRITE, 0, length, arena);
+                writeHeader(memory, layoutKind, length);
+                ShmSegment segment = new ShmSegment(path, arena, memory, layoutKind, false, fd);
+                ok = true;
+                return segment;
+            }
+        } finally {
+            if (!ok) {
+                release(arena, layoutKind);
+                FileDescriptors.closeQuietly(fd);
+            }
+        }
+    }
+
+    /**
+     * Maps a segment received from another process as a memfd ({@link #createAnonymous}), after checking that
+     * it is sealed against shrinking: an unsealed file could be truncated under the mapping by its sender, and
+     * the next access would kill this process with SIGBUS. Then as {@link #openFd}.
+     *
+     * @throws ShmFormatException when {@code fd} is not a memfd sealed with {@code F_SEAL_SHRINK}
+     */
+    public static ShmSegment openSealedFd(int fd, int expectedKind) throws IOException {
+        Path path = Path.of("/proc/self/fd/" + fd);
+        int seals;
+        try {
+            seals = MemFd.seals(fd);
+        } catch (LinuxException e) {
+            throw new ShmFormatException(path, "is not a memfd (" + e.getMessage() + ")",
+                    "a peer must hand over segments made with ShmSegment.createAnonymous");
+        }
+        if ((seals & MemFd.F_SEAL_SHRINK) == 0) {
+            throw new ShmFormatException(path, "memfd is not sealed against shrinking (seals=0x"
+                    + Integer.toHexString(seals) + ")", "a peer must hand over segments made with ShmSegment.createAnonymous");
+        }
+        return openFd(fd, expectedKind);
+    }
+
+    /** The memfd of a segment made by {@link #createAnonymous} (owned by its creator), or -1. */
+    public int anonymousFd() {
+        return anonymousFd;
     }
 
     /** Opens {@code /dev/shm/shmesh-<mesh>-<name>} read-write; see {@link #open(Path, int, boolean)}. */
@@ -266,6 +338,9 @@ public final class ShmSegment implements AutoCloseable {
 
     /** Removes the segment's name; processes that mapped it keep their mapping. */
     public void unlink() throws IOException {
+        if (anonymousFd >= 0) {
+            return; // a memfd has no name
+        }
         Files.deleteIfExists(path);
     }
 
@@ -308,6 +383,15 @@ public final class ShmSegment implements AutoCloseable {
             Thread.yield();
         }
         return version;
+    }
+
+    private static void writeHeader(MemorySegment memory, int layoutKind, long length) {
+        ProcessHandle self = ProcessHandle.current();
+        memory.set(ValueLayout.JAVA_LONG, MAGIC_OFFSET, MAGIC);
+        memory.set(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET, layoutKind);
+        memory.set(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET, self.pid());
+        memory.set(ValueLayout.JAVA_LONG, CREATOR_START_TIME_OFFSET, startMillis(self));
+        memory.set(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET, length);
     }
 
     private static void zeroFill(FileChannel ch, long length) throws IOException {
