@@ -3,7 +3,6 @@ package dev.shmesh.grpc.shm.internal;
 import io.grpc.SynchronizationContext;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.StreamListener;
-import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.util.ArrayDeque;
 import java.util.logging.Level;
@@ -225,7 +224,7 @@ abstract class AbstractShmStream {
         public InputStream next() {
             byte[] m = message;
             message = null;
-            return m == null ? null : new ByteArrayInputStream(m);
+            return m == null ? null : MessageBytes.stream(m);
         }
     }
 }

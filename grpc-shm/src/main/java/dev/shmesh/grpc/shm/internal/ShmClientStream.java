@@ -89,8 +89,8 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
     @Override
     public void writeMessage(InputStream message) {
         byte[] bytes;
-        try (message) {
-            bytes = message.readAllBytes();
+        try {
+            bytes = MessageBytes.read(message);
         } catch (IOException e) {
             cancel(Status.INTERNAL.withDescription("cannot read the message to send").withCause(e));
             return;

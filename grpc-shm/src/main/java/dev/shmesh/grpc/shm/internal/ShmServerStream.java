@@ -52,8 +52,8 @@ final class ShmServerStream extends AbstractShmStream implements ServerStream {
     @Override
     public void writeMessage(InputStream message) {
         byte[] bytes;
-        try (message) {
-            bytes = message.readAllBytes();
+        try {
+            bytes = MessageBytes.read(message);
         } catch (IOException e) {
             cancel(Status.INTERNAL.withDescription("cannot read the message to send").withCause(e));
             return;
