@@ -26,6 +26,7 @@ public final class ShmChannelBuilder extends ForwardingChannelBuilder2<ShmChanne
     private int maxInboundMessageSize = ShmGrpc.DEFAULT_MAX_INBOUND_MESSAGE_SIZE;
     private int spins = ShmGrpc.DEFAULT_SPINS;
     private int handshakeTimeoutMillis = 5_000;
+    private HandedConnections handed;
 
     private ShmChannelBuilder(ShmAddress address, String target) {
         if (address != null) {
@@ -54,6 +55,17 @@ public final class ShmChannelBuilder extends ForwardingChannelBuilder2<ShmChanne
     @SuppressWarnings("deprecation") // the per-channel resolver registry is package-private in grpc-java
     public ShmChannelBuilder directory(Path directory) {
         delegate.nameResolverFactory(new ShmNameResolverProvider(directory));
+        return this;
+    }
+
+    /**
+     * Connects through connections handed to this process ({@link HandedConnections}) instead of rendezvous
+     * sockets: {@code shm:///<service>} resolves to the replicas offered there.
+     */
+    @SuppressWarnings("deprecation") // the per-channel resolver registry is package-private in grpc-java
+    public ShmChannelBuilder handedConnections(HandedConnections handed) {
+        this.handed = Objects.requireNonNull(handed, "handed");
+        delegate.nameResolverFactory(handed.resolverProvider());
         return this;
     }
 
@@ -113,6 +125,6 @@ public final class ShmChannelBuilder extends ForwardingChannelBuilder2<ShmChanne
     private ShmClientTransportFactory buildTransportFactory() {
         return new ShmClientTransportFactory(
                 new ShmClientTransport.Options(ringCapacity, maxInboundMessageSize, maxInboundMetadataSize, spins,
-                        handshakeTimeoutMillis));
+                        handshakeTimeoutMillis, handed));
     }
 }

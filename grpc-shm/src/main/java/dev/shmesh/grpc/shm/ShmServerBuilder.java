@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 public final class ShmServerBuilder extends ForwardingServerBuilder<ShmServerBuilder> {
     private final ServerImplBuilder delegate;
     private final Path socketPath;
+    private final HandedConnections handed;
     private Set<PosixFilePermission> socketPermissions = PosixFilePermissions.fromString("rw-------");
     private PeerAttestor attestor = PeerAttestor.kernelOnly();
     private int streamWindow = ShmGrpc.DEFAULT_STREAM_WINDOW;
@@ -39,10 +40,11 @@ public final class ShmServerBuilder extends ForwardingServerBuilder<ShmServerBui
     private int handshakeTimeoutMillis = 5_000;
     private int maxHandshakes = 64;
 
-    private ShmServerBuilder(Path socketPath) {
+    private ShmServerBuilder(Path socketPath, HandedConnections handed) {
         this.socketPath = socketPath;
+        this.handed = handed;
         this.delegate = new ServerImplBuilder(tracers -> new ShmServer(new ShmServer.Options(this.socketPath,
-                socketPermissions, attestor, streamWindow, maxConcurrentStreams, maxInboundMessageSize,
+                this.handed, socketPermissions, attestor, streamWindow, maxConcurrentStreams, maxInboundMessageSize,
                 maxInboundMetadataSize, maxRingCapacity, spins, handshakeTimeoutMillis, maxHandshakes),
                 tracers, SharedResourceHolder.get(GrpcUtil.TIMER_SERVICE)));
         // the transport's handshake has its own bound; grpc-java's would start a timer per connection
@@ -51,7 +53,16 @@ public final class ShmServerBuilder extends ForwardingServerBuilder<ShmServerBui
 
     /** A server taking connections on the rendezvous socket at {@code socketPath} (made on start, removed on shutdown). */
     public static ShmServerBuilder forPath(Path socketPath) {
-        return new ShmServerBuilder(Objects.requireNonNull(socketPath, "socketPath"));
+        return new ShmServerBuilder(Objects.requireNonNull(socketPath, "socketPath"), null);
+    }
+
+    /**
+     * A server that takes no connections itself: it serves the connections handed to {@code handed} ({@link
+     * HandedConnections#serve}), made by a third party (in the mesh, the gateway) that also attested the peer of
+     * each; the attestor does not apply.
+     */
+    public static ShmServerBuilder forHandedConnections(HandedConnections handed) {
+        return new ShmServerBuilder(null, Objects.requireNonNull(handed, "handed"));
     }
 
     /** Who may connect, by file mode of the socket; default {@code rw-------} (this uid only). */

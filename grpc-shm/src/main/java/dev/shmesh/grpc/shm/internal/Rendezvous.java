@@ -5,7 +5,9 @@ import dev.shmesh.broker.ShmSegment;
 import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import dev.shmesh.grpc.shm.PeerAttestor;
 import dev.shmesh.grpc.shm.PeerIdentity;
+import dev.shmesh.grpc.shm.ShmConnectionEnd;
 import dev.shmesh.linux.FileDescriptors;
+import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.FileDescriptor;
@@ -30,7 +32,7 @@ final class Rendezvous {
     record Terms(int streamWindow, int maxConcurrentStreams) {}
 
     /** A handshake that succeeded: the rings from this side's point of view, and the socket to watch. */
-    record Established(ManyToOneRing inbound, ManyToOneRing outbound, AFUNIXSocket socket, int socketFd,
+    record Established(ManyToOneRing inbound, ManyToOneRing outbound, Closeable socket, int socketFd,
             Terms terms, PeerIdentity peer) {}
 
     private Rendezvous() {}
@@ -150,8 +152,36 @@ final class Rendezvous {
         }
     }
 
+    /**
+     * Takes over a connection end made by a third party ({@link ShmConnectionEnd}): checks and maps its rings (and
+     * closes their descriptors, which the mappings do not need); the socket becomes the connection's.
+     */
+    static Established adopt(ShmConnectionEnd end, int maxRingCapacity, int maxConcurrentStreams) throws IOException {
+        int[] fds = end.claim();
+        ManyToOneRing inbound = null;
+        boolean ok = false;
+        try {
+            inbound = attach(fds[1], maxRingCapacity);
+            ManyToOneRing outbound = attach(fds[2], maxRingCapacity);
+            ok = true;
+            int socketFd = fds[0];
+            return new Established(inbound, outbound, () -> FileDescriptors.closeQuietly(socketFd), socketFd,
+                    new Terms(end.streamWindow(), maxConcurrentStreams), end.peer());
+        } finally {
+            FileDescriptors.closeQuietly(fds[1]);
+            FileDescriptors.closeQuietly(fds[2]);
+            if (!ok) {
+                closeRing(inbound);
+                FileDescriptors.closeQuietly(fds[0]);
+            }
+        }
+    }
+
     private static ManyToOneRing attach(FileDescriptor fd, int maxRingCapacity) throws IOException {
-        int n = FileDescriptorCast.using(fd).as(Integer.class);
+        return attach((int) FileDescriptorCast.using(fd).as(Integer.class), maxRingCapacity);
+    }
+
+    private static ManyToOneRing attach(int n, int maxRingCapacity) throws IOException {
         ShmSegment segment = ShmSegment.openSealedFd(n, SegmentHeaderDescriptor.KIND_MANY_TO_ONE_RING);
         ManyToOneRing ring = segment.attachOrClose(ManyToOneRing::attach);
         if (ring.capacity() > maxRingCapacity) {

@@ -2,7 +2,9 @@ package dev.shmesh.grpc.shm.internal;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
+import dev.shmesh.grpc.shm.HandedConnections;
 import dev.shmesh.grpc.shm.ShmAddress;
+import dev.shmesh.grpc.shm.ShmConnectionEnd;
 import dev.shmesh.grpc.shm.ShmGrpc;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
@@ -40,7 +42,7 @@ import java.util.concurrent.Executor;
 public final class ShmClientTransport implements ConnectionClientTransport, ShmConnection.Listener {
     /** What the channel builder decided. */
     public record Options(int ringCapacity, int maxInboundMessageSize, int maxInboundMetadataSize, int spins,
-            int handshakeTimeoutMillis) {}
+            int handshakeTimeoutMillis, HandedConnections handed) {}
 
     private final ShmAddress address;
     private final String authority;
@@ -77,7 +79,7 @@ public final class ShmClientTransport implements ConnectionClientTransport, ShmC
     @Override
     public Runnable start(ManagedClientTransport.Listener listener) {
         this.listener = listener;
-        Thread t = new Thread(this::connectAndRun, "shm-grpc-client " + address.path().getFileName());
+        Thread t = new Thread(this::connectAndRun, "shm-grpc-client " + address);
         t.setDaemon(true);
         t.start();
         return null;
@@ -86,16 +88,17 @@ public final class ShmClientTransport implements ConnectionClientTransport, ShmC
     private void connectAndRun() {
         Rendezvous.Established est;
         try {
-            est = Rendezvous.connect(address.path(), options.ringCapacity(), options.handshakeTimeoutMillis());
+            est = address.isNamed() ? adoptHanded() : Rendezvous.connect(address.path(), options.ringCapacity(),
+                    options.handshakeTimeoutMillis());
         } catch (IOException | RuntimeException e) {
             Status s = Status.UNAVAILABLE.withDescription("cannot connect to the gRPC shared-memory server at "
-                    + address.path() + ": " + e.getMessage()).withCause(e);
+                    + address + ": " + e.getMessage()).withCause(e);
             shutdown(s);
             terminate();
             return;
         }
         ShmConnection conn = new ShmConnection(est.inbound(), est.outbound(), est.socket(), est.socketFd(),
-                address.path() + " (pid " + est.peer().pid() + ")", options.spins());
+                address + " (" + est.peer() + ")", options.spins());
         synchronized (this) {
             if (shutdownStatus != null) {
                 conn.close();
@@ -109,6 +112,14 @@ public final class ShmClientTransport implements ConnectionClientTransport, ShmC
         attributes = listener.filterTransport(attributes);
         listener.transportReady();
         conn.run(this);
+    }
+
+    private Rendezvous.Established adoptHanded() throws IOException {
+        ShmConnectionEnd end = options.handed() == null ? null : options.handed().take(address);
+        if (end == null) {
+            throw new IOException("no connection to " + address + " has been handed to this process (yet)");
+        }
+        return Rendezvous.adopt(end, Integer.MAX_VALUE, Integer.MAX_VALUE);
     }
 
     @Override

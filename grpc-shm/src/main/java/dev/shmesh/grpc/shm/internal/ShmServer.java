@@ -1,7 +1,9 @@
 package dev.shmesh.grpc.shm.internal;
 
+import dev.shmesh.grpc.shm.HandedConnections;
 import dev.shmesh.grpc.shm.PeerAttestor;
 import dev.shmesh.grpc.shm.ShmAddress;
+import dev.shmesh.grpc.shm.ShmConnectionEnd;
 import io.grpc.InternalChannelz.SocketStats;
 import io.grpc.InternalInstrumented;
 import io.grpc.ServerStreamTracer;
@@ -34,7 +36,8 @@ public final class ShmServer implements InternalServer {
     private static final Logger LOG = Logger.getLogger(ShmServer.class.getName());
 
     /** What the server builder decided. */
-    public record Options(Path socketPath, Set<PosixFilePermission> socketPermissions, PeerAttestor attestor,
+    public record Options(Path socketPath, HandedConnections handed, Set<PosixFilePermission> socketPermissions,
+            PeerAttestor attestor,
             int streamWindow, int maxConcurrentStreams, int maxInboundMessageSize, int maxInboundMetadataSize,
             int maxRingCapacity, int spins, int handshakeTimeoutMillis, int maxHandshakes) {}
 
@@ -50,7 +53,8 @@ public final class ShmServer implements InternalServer {
 
     public ShmServer(Options options, List<? extends ServerStreamTracer.Factory> tracers, ScheduledExecutorService timer) {
         this.options = options;
-        this.address = new ShmAddress(options.socketPath());
+        this.address = options.handed() != null ? ShmAddress.named("handed", "server")
+                : new ShmAddress(options.socketPath());
         this.tracers = tracers;
         this.timer = timer;
         this.handshakes = new Semaphore(options.maxHandshakes());
@@ -59,6 +63,10 @@ public final class ShmServer implements InternalServer {
     @Override
     public void start(ServerListener listener) throws IOException {
         this.listener = listener;
+        if (options.handed() != null) {
+            options.handed().bindServer(this::serveHanded);
+            return;
+        }
         Path path = options.socketPath();
         Files.createDirectories(path.toAbsolutePath().getParent());
         removeStaleSocket(path);
@@ -119,9 +127,27 @@ public final class ShmServer implements InternalServer {
         } finally {
             handshakes.release();
         }
+        run(est);
+    }
+
+    /** A connection the mesh made and handed to this process: served on a thread of its own. */
+    private void serveHanded(ShmConnectionEnd end) {
+        Rendezvous.Established est;
+        try {
+            est = Rendezvous.adopt(end, options.maxRingCapacity(), options.maxConcurrentStreams());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "refused a handed connection from {0}: {1}", new Object[] {end.peer(), e.getMessage()});
+            return;
+        }
+        Thread t = new Thread(() -> run(est), "shm-grpc-server " + end.peer());
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void run(Rendezvous.Established est) {
         ShmConnection conn = new ShmConnection(est.inbound(), est.outbound(), est.socket(), est.socketFd(),
                 est.peer().toString(), options.spins());
-        ShmServerTransport transport = new ShmServerTransport(conn, this, est.peer());
+        ShmServerTransport transport = new ShmServerTransport(conn, this, est.peer(), est.terms().streamWindow());
         synchronized (this) {
             if (shutdown) {
                 conn.close();
@@ -144,11 +170,15 @@ public final class ShmServer implements InternalServer {
             }
             shutdown = true;
         }
-        try {
-            socket.close();
-            Files.deleteIfExists(options.socketPath());
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "closing " + address, e);
+        if (options.handed() != null) {
+            options.handed().bindServer(null);
+        } else {
+            try {
+                socket.close();
+                Files.deleteIfExists(options.socketPath());
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "closing " + address, e);
+            }
         }
         listener.serverShutdown();
     }

@@ -34,6 +34,7 @@ final class ShmServerTransport implements ServerTransport, ShmConnection.Listene
     private final ShmConnection connection;
     private final ShmServer server;
     private final PeerIdentity peer;
+    private final int streamWindow;
     private final InternalLogId logId;
     private final Map<Integer, ShmServerStream> streams = new HashMap<>();
     private ServerTransportListener listener;
@@ -42,7 +43,8 @@ final class ShmServerTransport implements ServerTransport, ShmConnection.Listene
     private boolean shutdown;
     private boolean terminated;
 
-    ShmServerTransport(ShmConnection connection, ShmServer server, PeerIdentity peer) {
+    ShmServerTransport(ShmConnection connection, ShmServer server, PeerIdentity peer, int streamWindow) {
+        this.streamWindow = streamWindow;
         this.connection = connection;
         this.server = server;
         this.peer = peer;
@@ -182,8 +184,7 @@ final class ShmServerTransport implements ServerTransport, ShmConnection.Listene
                 List<? extends ServerStreamTracer.Factory> tracers = server.streamTracerFactories();
                 StatsTraceContext stats = StatsTraceContext.newServerContext(tracers, headers.method(),
                         headers.metadata());
-                stream = new ShmServerStream(this, connection, streamId, headers.authority(), stats,
-                        server.streamWindow());
+                stream = new ShmServerStream(this, connection, streamId, headers.authority(), stats, streamWindow);
                 streams.put(streamId, stream);
             }
         }

@@ -77,7 +77,7 @@ class HostilePeerTest {
     @Test
     void aRecordOfUnknownTypeClosesThatConnectionOnly() throws Exception {
         Rendezvous.Established est = Rendezvous.connect(socket, 1 << 16, 5_000);
-        try (AFUNIXSocket s = est.socket()) {
+        try (AFUNIXSocket s = (AFUNIXSocket) est.socket()) {
             MemorySegment junk = MemorySegment.ofArray(new byte[32]);
             assertTrue(est.outbound().offer(99, junk, 0, 32) >= 0);
             assertClosedByServer(s);
@@ -89,7 +89,7 @@ class HostilePeerTest {
     @Test
     void aFrameWhosePiecesDoNotAddUpClosesThatConnectionOnly() throws Exception {
         Rendezvous.Established est = Rendezvous.connect(socket, 1 << 16, 5_000);
-        try (AFUNIXSocket s = est.socket()) {
+        try (AFUNIXSocket s = (AFUNIXSocket) est.socket()) {
             // a first record announcing 10 body bytes and carrying 20
             MemorySegment rec = MemorySegment.ofArray(new byte[32]);
             ValueLayout.OfInt le = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
