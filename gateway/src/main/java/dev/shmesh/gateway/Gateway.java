@@ -43,7 +43,7 @@ public class Gateway {
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
         sup.workerJar(); // fail before binding anything when there is nothing to spawn
-        meshLock = MeshLock.acquire(config.mesh());
+        meshLock = MeshLock.acquire(Path.of("/dev/shm"), config.mesh());
         shmMetrics = new ShmMetrics(registry);
         sup.onSegments(shmMetrics::onSegments);
         listeners = Listeners.open(config.listen());
@@ -97,9 +97,11 @@ public class Gateway {
     }
 
     synchronized void stop() {
+        Map<String, java.io.FileDescriptor> segments = Map.of();
         if (supervisor != null) {
             LOG.info("stopping workers");
             supervisor.stopAll();
+            segments = supervisor.segments();
             supervisor = null;
         }
         if (control != null) {
@@ -111,7 +113,7 @@ public class Gateway {
             listeners = null;
         }
         if (meshLock != null) {
-            meshLock.release(); // removes whatever shared memory of this mesh the broker left
+            meshLock.release(segments); // removes what of this mesh's shared memory the broker left
             meshLock = null;
         }
     }
