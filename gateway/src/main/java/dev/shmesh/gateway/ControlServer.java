@@ -60,13 +60,16 @@ final class ControlServer implements AutoCloseable {
         this.config = config;
     }
 
-    /** Creates the run directory (0700) and binds the control socket (0600) in it. */
+    /** Binds the control socket (0600) in the run directory ({@link RunDir}: 0700, the gateway's own). */
     static ControlServer open(Path runDir, Supervisor supervisor, Listeners listeners, GatewayConfig.Control config)
             throws IOException {
-        Files.createDirectories(runDir);
-        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
         Path socketPath = runDir.resolve("control.sock").toAbsolutePath();
-        if (Files.exists(socketPath)) {
+        if (Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.readAttributes(socketPath, java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
+            throw new IOException(socketPath + " exists and is not a socket: remove it, or choose another --run-dir");
+        }
+        if (Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             // a stale socket from a gateway that died; a live one would still answer
             boolean live;
             try (AFUNIXSocket probe = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socketPath))) {

@@ -43,11 +43,12 @@ public class Gateway {
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
         sup.workerJar(); // fail before binding anything when there is nothing to spawn
-        meshLock = MeshLock.acquire(Path.of("/dev/shm"), config.mesh());
+        Path runDir = RunDir.prepare(config.runDir());
+        meshLock = MeshLock.acquire(runDir, config.mesh());
         shmMetrics = new ShmMetrics(registry);
         sup.onSegments(shmMetrics::onSegments);
         listeners = Listeners.open(config.listen());
-        control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
+        control = ControlServer.open(runDir, sup, listeners, config.control());
         supervisor = sup;
         control.start();
         sup.start(control.socketPath());

@@ -16,8 +16,10 @@ import org.newsclub.net.unix.FileDescriptorCast;
 
 /**
  * A mesh is alive while its gateway holds an exclusive OFD lock ({@link OfdLock}) on its lock file
- * {@code <dir>/shmesh-<mesh>.lock}: a second gateway of the same mesh is refused before it binds, spawns or
- * removes anything.
+ * {@code <run dir>/shmesh-<mesh>.lock}: a second gateway of the same mesh is refused before it binds, spawns or
+ * removes anything. The lock file lives in the gateway's private run dir ({@link RunDir}), never in a
+ * world-writable directory where another user could create it first and hold a lock on it; it is opened with
+ * {@code O_NOFOLLOW} and must be a 0600 file of the gateway's own user ({@link PrivateFiles}).
  *
  * <p>The lock is an open-file-description lock, never a JDK {@code FileLock}: those are process-wide POSIX
  * locks that the kernel drops when the process closes any descriptor of the file, which is how the mesh lock
@@ -49,7 +51,7 @@ final class MeshLock {
     }
 
     /**
-     * Takes mesh {@code mesh}'s lock in {@code dir}.
+     * Takes mesh {@code mesh}'s lock in the run dir {@code dir}.
      *
      * @throws IllegalStateException with a user-facing message when another gateway holds it or the name is bad
      * @throws IOException when the lock file cannot be opened safely

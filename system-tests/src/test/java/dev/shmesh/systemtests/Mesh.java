@@ -262,7 +262,12 @@ final class Mesh implements AutoCloseable {
         }
         try {
             if (ownsRunDir) {
-                Files.deleteIfExists(runDir.resolve("control.sock"));
+                // what a killed gateway leaves: control.sock, its lock file
+                try (var files = Files.list(runDir)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
                 Files.deleteIfExists(runDir);
             }
             Files.deleteIfExists(log);
