@@ -42,6 +42,19 @@ public interface GatewayConfig {
 
     Listen listen();
 
+    Identity gateway();
+
+    /** Who the gateway runs as once its listeners are bound. */
+    interface Identity {
+        /**
+         * The user a gateway started as root becomes (a name, a uid or uid:gid): it drops root and every capability
+         * on every thread before it starts any worker. Unset: {@code shmesh} when that user exists, else
+         * {@code nobody} (65534). A dedicated user is better: every process of the chosen user may signal the
+         * gateway's workers and, through the user namespaces it owns, ptrace them. Ignored when not started as root.
+         */
+        Optional<String> user();
+    }
+
     Worker worker();
 
     Control control();

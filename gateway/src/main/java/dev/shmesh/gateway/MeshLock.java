@@ -31,7 +31,7 @@ import org.newsclub.net.unix.FileDescriptorCast;
  * by pattern and never touches other meshes; the leftovers of a mesh whose gateway was killed are replaced by
  * that mesh's next broker (a new gateway generation starts with fresh segments).
  *
- * <p>Not thread-safe; the {@link Gateway} calls it under its own lock.
+ * <p>Thread-safe: {@link #recordSegments} (on the control thread that received them) and {@link #release} synchronize.
  */
 final class MeshLock {
     private static final Logger LOG = Logger.getLogger(MeshLock.class);
@@ -43,6 +43,8 @@ final class MeshLock {
     private final String mesh;
     private final Path path;
     private int fd;
+    /** Segment name to the {@code dev:ino} of the file the broker handed over. */
+    private final Map<String, String> owned = new java.util.HashMap<>();
 
     private MeshLock(String mesh, Path path, int fd) {
         this.mesh = mesh;
@@ -99,26 +101,41 @@ final class MeshLock {
     }
 
     /**
-     * Removes the segments this gateway's broker handed it that are still in /dev/shm under their names, then
-     * the lock file, then lets go of the lock. {@code segments}: segment name to the fd the gateway holds.
+     * Remembers which files the broker handed over (name to the gateway's fd), by device and inode: at release only
+     * those are removed, even when the fds are long closed (a broker restart replaces them).
      */
-    void release(Map<String, FileDescriptor> segments) {
+    synchronized void recordSegments(Map<String, FileDescriptor> segments) {
+        for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
+            try {
+                int segmentFd = FileDescriptorCast.using(s.getValue()).as(Integer.class);
+                owned.put(s.getKey(), PrivateFiles.identity(segmentFd));
+            } catch (IOException | RuntimeException e) {
+                LOG.warnf("cannot identify segment '%s' of mesh '%s' (it will not be removed at stop): %s", s.getKey(),
+                        mesh, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Removes the segments this gateway's broker handed it that are still in /dev/shm under their names (and still
+     * the same files), then the lock file, then lets go of the lock.
+     */
+    synchronized void release() {
         if (fd < 0) {
             return;
         }
         int removed = 0;
-        for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
+        for (Map.Entry<String, String> s : owned.entrySet()) {
+            Path segment = ShmSegment.pathOf(mesh, s.getKey());
             try {
-                Path segment = ShmSegment.pathOf(mesh, s.getKey());
-                int segmentFd = FileDescriptorCast.using(s.getValue()).as(Integer.class);
-                if (sameFile(segment, segmentFd)) {
+                if (PrivateFiles.identity(segment).equals(s.getValue())) {
                     Files.delete(segment);
                     removed++;
                 }
             } catch (NoSuchFileException alreadyGone) {
                 // the broker removed it on its clean stop
             } catch (IOException | RuntimeException e) {
-                LOG.warnf("could not remove segment '%s' of mesh '%s': %s", s.getKey(), mesh, e.getMessage());
+                LOG.warnf("could not remove %s: %s", segment, e.getMessage());
             }
         }
         if (removed > 0) {

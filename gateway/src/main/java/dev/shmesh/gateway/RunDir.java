@@ -24,6 +24,18 @@ final class RunDir {
      * @throws IllegalStateException with a user-facing message when the directory cannot be made private
      */
     static Path prepare(String dir) {
+        return prepare(dir, PrivateFiles.effectiveUid());
+    }
+
+    /**
+     * {@link #prepare(String)} for a root gateway about to drop to {@code owner}: the directory may belong to root or
+     * already to {@code owner} (a live or earlier gateway of this user); the caller then hands it over.
+     */
+    static Path prepareForDrop(String dir, int owner) {
+        return prepare(dir, owner);
+    }
+
+    private static Path prepare(String dir, int alsoAllowedOwner) {
         Path path = Path.of(dir).toAbsolutePath().normalize();
         try {
             if (Files.notExists(path, LinkOption.NOFOLLOW_LINKS)) {
@@ -36,11 +48,14 @@ final class RunDir {
                     // checked below like any existing directory
                 }
             }
-            if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
-                    && (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS) == PrivateFiles.effectiveUid()) {
+            int owner = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+                    ? (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS) : -1;
+            if (owner == PrivateFiles.effectiveUid() || owner == alsoAllowedOwner) {
                 Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rwx------"));
             }
-            PrivateFiles.checkPrivateDirectory(path);
+            if (owner != alsoAllowedOwner) {
+                PrivateFiles.checkPrivateDirectory(path);
+            }
             return path;
         } catch (IOException e) {
             throw new IllegalStateException("run dir " + path + " cannot be used: " + e.getMessage()

@@ -278,11 +278,6 @@ final class Supervisor {
         }
     }
 
-    /** The segments the broker handed over last (name to the gateway's fd); empty before that. */
-    synchronized Map<String, java.io.FileDescriptor> segments() {
-        return segments == null ? Map.of() : segments;
-    }
-
     /** Registers who wants to know about new segments (the /metrics counters reader). */
     synchronized void onSegments(java.util.function.Consumer<Map<String, java.io.FileDescriptor>> listener) {
         this.segmentsListener = listener;

@@ -276,6 +276,51 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    /** The gateway process's real uid and gid, from the host's /proc. */
+    int[] gatewayIds() throws IOException {
+        int uid = -1;
+        int gid = -1;
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(gateway.pid()), "status"))) {
+            if (line.startsWith("Uid:")) {
+                uid = Integer.parseInt(line.split("\\s+")[1]);
+            } else if (line.startsWith("Gid:")) {
+                gid = Integer.parseInt(line.split("\\s+")[1]);
+            }
+        }
+        return new int[] {uid, gid};
+    }
+
+    /**
+     * Runs {@code main} (a JDK-only class of the test classes) in a new JVM as the gateway's uid and gid (through
+     * setpriv when that is not this test's uid), waits up to 30 s and returns its standard output.
+     */
+    static String runAsGatewayUser(Mesh mesh, Class<?> main, String... args) throws Exception {
+        int[] ids = mesh.gatewayIds();
+        List<String> command = new ArrayList<>();
+        String self = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1];
+        if (!self.equals(Integer.toString(ids[0]))) {
+            command.addAll(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups"));
+        }
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
+                main.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError(command + " did not finish in 30 s");
+            }
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new AssertionError(command + " exited " + p.exitValue() + ": " + out);
+            }
+            return out;
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
