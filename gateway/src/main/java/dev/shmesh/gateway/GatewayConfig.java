@@ -138,9 +138,16 @@ public interface GatewayConfig {
 
     /** The control socket protocol. */
     interface Control {
-        /** A connected peer must send Hello within this time. */
+        /** A connected peer must have sent a complete, valid Hello within this time of connecting (an absolute deadline). */
         @WithDefault("5s")
         Duration helloTimeout();
+
+        /**
+         * How many control connections may be waiting to authenticate at once; more are closed as they arrive. Each
+         * costs a thread for at most {@link #helloTimeout}. The gateway's own workers connect once each, at spawn.
+         */
+        @WithDefault("16")
+        int maxUnauthenticated();
 
         @WithDefault("1s")
         Duration heartbeatInterval();
