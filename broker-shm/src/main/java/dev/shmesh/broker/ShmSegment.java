@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
-import java.util.EnumSet;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -112,7 +111,8 @@ public final class ShmSegment implements AutoCloseable {
         boolean ok = false;
         try (FileChannel ch = FileChannel.open(
                 path,
-                EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             try {
                 zeroFill(ch, length);
@@ -227,9 +227,27 @@ public final class ShmSegment implements AutoCloseable {
     public static ShmSegment open(Path path, int expectedKind, boolean readOnly) throws IOException {
         Arena arena = arenaFor(expectedKind);
         boolean ok = false;
-        try (FileChannel ch = readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        // a name in /dev/shm (sticky, world-writable) may have been planted by another local user: never follow a
+        // symlink there, and refuse a file this user does not own unless root (fs.protected_hardlinks keeps others from linking
+        // one of ours under a name they control, so the check after opening cannot be raced)
+        boolean named = path.startsWith(SHM_DIRECTORY);
+        java.util.Set<java.nio.file.OpenOption> options = new java.util.HashSet<>();
+        options.add(StandardOpenOption.READ);
+        if (!readOnly) {
+            options.add(StandardOpenOption.WRITE);
+        }
+        if (named) {
+            options.add(java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        }
+        try (FileChannel ch = FileChannel.open(path, options)) {
+            if (named) {
+                int owner = (Integer) Files.getAttribute(path, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                int self = dev.shmesh.linux.PrivateFiles.effectiveUid();
+                if (owner != self && self != 0) { // root (an operator's tool, a test) may inspect any segment
+                    throw new ShmFormatException(path, "is owned by uid " + owner + ", not by this process's uid " + self,
+                            "another user created it under this mesh's name; remove it or use another mesh name");
+                }
+            }
             long size = ch.size();
             if (size < SegmentHeaderDescriptor.LENGTH) {
                 throw new ShmFormatException(path, "file is " + size + " bytes, shorter than a segment header",

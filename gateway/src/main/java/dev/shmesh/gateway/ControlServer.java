@@ -32,7 +32,10 @@ import org.newsclub.net.unix.FileDescriptorCast;
  * The gateway's end of the control protocol ({@link ControlFrames} has the protocol description):
  * an AF_UNIX stream socket at {@code <run dir>/control.sock}, mode 0600 inside a 0700 directory.
  *
- * <p>Each connection gets a platform thread running a {@link PeerSession}. A peer is
+ * <p>Each connection gets a platform thread running a {@link PeerSession}; at most
+ * {@code shmesh.control.max-unauthenticated} connections may be waiting to authenticate at once (more are closed at
+ * accept), and each must complete its Hello within an absolute deadline ({@code shmesh.control.hello-timeout}) — a
+ * peer trickling one byte at a time cannot hold its thread longer than that. A peer is
  * authenticated by SO_PEERCRED (same uid as the gateway; pid = the process the supervisor spawned
  * for that instance id, or a descendant of it) plus the one-time token that process was given.
  * Only then does it receive fds, in exactly one SCM_RIGHTS message on the Assign frame. Every
@@ -49,6 +52,12 @@ final class ControlServer implements AutoCloseable {
     private final GatewayConfig.Control config;
     private final long ownUid = PeerCheck.ownUid();
     private final LongAdder rejected = new LongAdder();
+    /** Connections that have not yet presented a valid Hello; capped by {@link GatewayConfig.Control#maxUnauthenticated}. */
+    private final java.util.concurrent.Semaphore unauthenticated;
+    /** Closes a connection whose Hello is not complete by its absolute deadline, however slowly its bytes trickle in. */
+    private final java.util.concurrent.ScheduledExecutorService helloDeadlines =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().daemon().name("shmesh-hello-deadline").factory());
     private volatile boolean closed;
 
     private ControlServer(Path socketPath, AFUNIXServerSocket server, Supervisor supervisor, Listeners listeners,
@@ -58,15 +67,23 @@ final class ControlServer implements AutoCloseable {
         this.supervisor = supervisor;
         this.listeners = listeners;
         this.config = config;
+        if (config.maxUnauthenticated() < 1) {
+            throw new IllegalStateException("shmesh.control.max-unauthenticated=" + config.maxUnauthenticated()
+                    + " must be at least 1");
+        }
+        this.unauthenticated = new java.util.concurrent.Semaphore(config.maxUnauthenticated());
     }
 
-    /** Creates the run directory (0700) and binds the control socket (0600) in it. */
+    /** Binds the control socket (0600) in the run directory ({@link RunDir}: 0700, the gateway's own). */
     static ControlServer open(Path runDir, Supervisor supervisor, Listeners listeners, GatewayConfig.Control config)
             throws IOException {
-        Files.createDirectories(runDir);
-        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
         Path socketPath = runDir.resolve("control.sock").toAbsolutePath();
-        if (Files.exists(socketPath)) {
+        if (Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.readAttributes(socketPath, java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
+            throw new IOException(socketPath + " exists and is not a socket: remove it, or choose another --run-dir");
+        }
+        if (Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             // a stale socket from a gateway that died; a live one would still answer
             boolean live;
             try (AFUNIXSocket probe = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socketPath))) {
@@ -109,13 +126,36 @@ final class ControlServer implements AutoCloseable {
                 }
                 continue;
             }
-            Thread.ofPlatform().daemon().name("shmesh-control-peer").start(() -> new PeerSession(socket).run());
+            if (!unauthenticated.tryAcquire()) {
+                // a flood of connections that never authenticate must not cost a thread each, nor starve the
+                // workers' own connections for longer than one hello timeout
+                rejected.increment();
+                refusedAtCap.increment();
+                if (refusedAtCap.sum() % 100 == 1) {
+                    LOG.warnf("control: %d connection(s) refused so far: already %d without a valid Hello"
+                                    + " (shmesh.control.max-unauthenticated)", refusedAtCap.sum(),
+                            config.maxUnauthenticated());
+                }
+                try {
+                    socket.close();
+                } catch (IOException ignored) {
+                    // refusing anyway
+                }
+                continue;
+            }
+            PeerSession session = new PeerSession(socket);
+            session.deadline = helloDeadlines.schedule(session::helloDeadlinePassed,
+                    config.helloTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            Thread.ofPlatform().daemon().name("shmesh-control-peer").start(session::run);
         }
     }
+
+    private final LongAdder refusedAtCap = new LongAdder();
 
     @Override
     public void close() {
         closed = true;
+        helloDeadlines.shutdownNow();
         try {
             server.close();
         } catch (IOException e) {
@@ -135,6 +175,25 @@ final class ControlServer implements AutoCloseable {
         private long peerUid = -1;
         private WorkerSlot slot;
         private OutputStream out;
+        /** The absolute Hello deadline; cancelled once authenticated. */
+        private volatile java.util.concurrent.ScheduledFuture<?> deadline;
+        /** Until true, this session holds one permit of {@link #unauthenticated}; guarded by this. */
+        private boolean permitReturned;
+        private volatile boolean authenticated;
+
+        /** The Hello deadline passed: a peer that has not authenticated by now is dropped, whatever it is sending. */
+        void helloDeadlinePassed() {
+            if (!authenticated) {
+                reject("no valid Hello within the " + config.helloTimeout().toMillis() + " ms hello timeout");
+            }
+        }
+
+        private synchronized void returnPermit() {
+            if (!permitReturned) {
+                permitReturned = true;
+                unauthenticated.release();
+            }
+        }
 
         PeerSession(AFUNIXSocket socket) {
             this.socket = socket;
@@ -174,6 +233,9 @@ final class ControlServer implements AutoCloseable {
                     reject(refusal);
                     return;
                 }
+                authenticated = true;
+                deadline.cancel(false);
+                returnPermit();
                 slot = supervisor.slot(hello.getInstanceId());
                 if (slot.role.equals("broker")) {
                     sendAssign(List.of(), Map.of());
@@ -208,10 +270,12 @@ final class ControlServer implements AutoCloseable {
             } catch (UnexpectedFdsException e) {
                 reject(e.getMessage());
             } catch (IOException e) {
-                if (!closed) {
+                if (!closed && !rejectedOnce) {
                     LOG.debugf("control: %s connection ended: %s", describe(), e.getMessage());
                 }
             } finally {
+                deadline.cancel(false);
+                returnPermit();
                 if (slot != null) {
                     supervisor.onDisconnect(slot, this);
                 }
@@ -312,7 +376,15 @@ final class ControlServer implements AutoCloseable {
             }
         }
 
+        private volatile boolean rejectedOnce; // set under this
+
         private void reject(String why) {
+            synchronized (this) {
+                if (rejectedOnce) {
+                    return; // the deadline and the reading thread may both find fault; count the peer once
+                }
+                rejectedOnce = true;
+            }
             rejected.increment();
             LOG.warnf("control: dropped %s: %s", describe(), why);
             close();

@@ -38,16 +38,27 @@ public class Gateway {
     private volatile String ownFilterDegradation = "";
     private volatile MeshLock meshLock;
     private volatile ShmMetrics shmMetrics;
+    /** The user this gateway dropped root to, or empty when it was not started as root. */
+    private volatile String droppedTo = "";
 
     /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
         Supervisor sup = new Supervisor(config);
-        sup.workerJar(); // fail before binding anything when there is nothing to spawn
-        meshLock = MeshLock.acquire(config.mesh());
+        Path workerJar = sup.workerJar(); // fail before binding anything when there is nothing to spawn
+        if (PrivilegeDrop.runningAsRoot()) {
+            dropRootAndReexec(workerJar); // returns only by throwing
+        }
+        droppedTo = PrivilegeDrop.afterDrop().orElse("");
+        Path runDir = RunDir.prepare(config.runDir());
+        meshLock = MeshLock.acquire(runDir, config.mesh());
         shmMetrics = new ShmMetrics(registry);
-        sup.onSegments(shmMetrics::onSegments);
+        MeshLock lock = meshLock;
+        sup.onSegments(segments -> {
+            shmMetrics.onSegments(segments);
+            lock.recordSegments(segments);
+        });
         listeners = Listeners.open(config.listen());
-        control = ControlServer.open(Path.of(config.runDir()), sup, listeners, config.control());
+        control = ControlServer.open(runDir, sup, listeners, config.control());
         supervisor = sup;
         control.start();
         sup.start(control.socketPath());
@@ -70,6 +81,41 @@ public class Gateway {
         LOG.infof("%n  shmesh is up%n    mesh   http://%s/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)%n"
                         + "    admin  http://%s/status   /metrics   /health%n  Ctrl-C stops the mesh.",
                 mesh, admin);
+    }
+
+    /**
+     * The root incarnation: check what the unprivileged user will need, give it the run dir, bind the listeners,
+     * then drop root on every thread and re-execute ({@link PrivilegeDrop}). Never returns normally.
+     */
+    private void dropRootAndReexec(Path workerJar) throws IOException {
+        PrivilegeDrop.User user = PrivilegeDrop.resolve(config.gateway().user());
+        List<Path> needed = new ArrayList<>();
+        needed.add(Path.of(System.getProperty("java.home")));
+        for (String entry : System.getProperty("java.class.path", "").split(java.io.File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                needed.add(Path.of(entry).toAbsolutePath().getParent()); // a fast-jar reads its lib/ beside it
+                needed.add(Path.of(entry));
+            }
+        }
+        if (workerJar != null) {
+            needed.add(workerJar.getParent());
+            needed.add(workerJar);
+        }
+        config.worker().jvmOptions().map(Path::of).ifPresent(needed::add);
+        PrivilegeDrop.checkReachable(user, needed, List.of(
+                Path.of("").toAbsolutePath(), // relative paths of the command line resolve against it
+                Path.of(config.runDir()).toAbsolutePath().normalize().getParent())); // the run dir itself is handed over
+        Path runDir = RunDir.prepareForDrop(config.runDir(), user.uid());
+        PrivilegeDrop.handOver(user, runDir, config.mesh());
+        Listeners bound = Listeners.open(config.listen());
+        try {
+            PrivilegeDrop.dropAndReexec(user, bound);
+        } catch (IOException | RuntimeException e) {
+            // some ids may be changed already: this process must not go on serving half-dropped
+            throw new IllegalStateException("dropping root to " + user + " failed: " + e.getMessage()
+                    + "; the gateway stops (it never serves as root)", e);
+        }
+        throw new IllegalStateException("execve returned");
     }
 
     /**
@@ -111,7 +157,7 @@ public class Gateway {
             listeners = null;
         }
         if (meshLock != null) {
-            meshLock.release(); // removes whatever shared memory of this mesh the broker left
+            meshLock.release(); // removes what of this mesh's shared memory the broker left
             meshLock = null;
         }
     }
@@ -126,6 +172,8 @@ public class Gateway {
         Map<String, Object> self = new LinkedHashMap<>();
         self.put("pid", ProcessHandle.current().pid());
         self.put("uptimeMs", java.time.Duration.between(startedAt, Instant.now()).toMillis());
+        self.put("uid", dev.shmesh.linux.PrivateFiles.effectiveUid());
+        self.put("droppedRootTo", droppedTo);
         dev.shmesh.sandbox.SandboxReport report = dev.shmesh.sandbox.SandboxReport.ofThisProcess();
         self.put("sandbox", report.toMap());
         // CAP_NET_BIND_SERVICE may stay effective on some threads (capabilities are per-thread); what

@@ -42,6 +42,19 @@ public interface GatewayConfig {
 
     Listen listen();
 
+    Identity gateway();
+
+    /** Who the gateway runs as once its listeners are bound. */
+    interface Identity {
+        /**
+         * The user a gateway started as root becomes (a name, a uid or uid:gid): it drops root and every capability
+         * on every thread before it starts any worker. Unset: {@code shmesh} when that user exists, else
+         * {@code nobody} (65534). A dedicated user is better: every process of the chosen user may signal the
+         * gateway's workers and, through the user namespaces it owns, ptrace them. Ignored when not started as root.
+         */
+        Optional<String> user();
+    }
+
     Worker worker();
 
     Control control();
@@ -125,9 +138,16 @@ public interface GatewayConfig {
 
     /** The control socket protocol. */
     interface Control {
-        /** A connected peer must send Hello within this time. */
+        /** A connected peer must have sent a complete, valid Hello within this time of connecting (an absolute deadline). */
         @WithDefault("5s")
         Duration helloTimeout();
+
+        /**
+         * How many control connections may be waiting to authenticate at once; more are closed as they arrive. Each
+         * costs a thread for at most {@link #helloTimeout}. The gateway's own workers connect once each, at spawn.
+         */
+        @WithDefault("16")
+        int maxUnauthenticated();
 
         @WithDefault("1s")
         Duration heartbeatInterval();

@@ -27,6 +27,7 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--run-dir", "shmesh.run-dir"),
             Map.entry("--mesh", "shmesh.mesh"),
             Map.entry("--mode", "shmesh.mode"),
+            Map.entry("--user", "shmesh.gateway.user"),
             Map.entry("--admin-host", "quarkus.http.host"),
             Map.entry("--admin-port", "quarkus.http.port"),
             Map.entry("--config", "quarkus.config.locations"));
@@ -36,6 +37,7 @@ public class GatewayMain implements QuarkusApplication {
                              [--isolation sandbox|netns|none]
                              [--run-dir DIR] [--mesh NAME] [--admin-host H] [--admin-port N]
                              [--config FILE] [--worker-jar JAR] [--mode host|container] [--strict]
+                             [--user NAME|UID[:GID]]   (started as root: the user it drops to)
               Every flag is also a config key (see README): --port = shmesh.listen.port = SHMESH_LISTEN_PORT.
             """;
 

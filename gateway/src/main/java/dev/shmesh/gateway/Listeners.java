@@ -37,8 +37,46 @@ final class Listeners {
      * bound from the configuration.
      */
     static Listeners open(GatewayConfig.Listen config) {
+        Listeners own = fromRootIncarnation(System.getenv());
+        if (own != null) {
+            return own;
+        }
         Listeners inherited = inherited(System.getenv());
         return inherited != null ? inherited : bind(config);
+    }
+
+    /** Listeners the root incarnation of this gateway bound and passed on over its execve ({@link PrivilegeDrop}). */
+    static final String INHERITED_ENV = "SHMESH_LISTEN_FDS";
+    /** The pid {@link #INHERITED_ENV} is meant for: the same process after execve; any child ignores it. */
+    static final String INHERITED_PID_ENV = "SHMESH_LISTEN_PID";
+
+    /** {@code name:fd:backlog,...} for {@link #INHERITED_ENV}. */
+    String describeForInheritance() {
+        return String.join(",", listeners.stream().map(l -> l.name() + ":" + l.fd() + ":" + l.backlog()).toList());
+    }
+
+    static Listeners fromRootIncarnation(java.util.Map<String, String> env) {
+        String value = env.get(INHERITED_ENV);
+        if (value == null || !Long.toString(ProcessHandle.current().pid()).equals(env.get(INHERITED_PID_ENV))) {
+            return null;
+        }
+        java.util.List<Listener> out = new java.util.ArrayList<>();
+        for (String entry : value.split(",")) {
+            String[] f = entry.split(":");
+            if (f.length != 3) {
+                throw new IllegalStateException(INHERITED_ENV + "=" + value + " is not name:fd:backlog");
+            }
+            int fd = Integer.parseInt(f[1]);
+            try {
+                if (!ListenSocket.isInetSocket(fd) || !ListenSocket.isListening(fd)) {
+                    throw new IllegalStateException("inherited fd " + fd + " is not a listening TCP socket");
+                }
+                out.add(new Listener(f[0], fd, ListenSocket.localAddress(fd), Integer.parseInt(f[2])));
+            } catch (LinuxException e) {
+                throw new IllegalStateException("inherited listener fd " + fd + " is unusable: " + e.getMessage(), e);
+            }
+        }
+        return new Listeners(java.util.List.copyOf(out));
     }
 
     /**

@@ -393,7 +393,9 @@ final class Supervisor {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("SHMESH_CONTROL_SOCKET", controlSocket.toString());
         env.put("SHMESH_WORKER_ID", slot.id);
-        env.put("SHMESH_TOKEN", slot.token);
+        // never on a command line (bwrap's argv is readable by every local user in /proc/PID/cmdline) nor in the
+        // environment (/proc/PID/environ): the token goes down the child's stdin, a pipe only it holds
+        env.put("SHMESH_TOKEN_FROM", "stdin");
         env.put("SHMESH_MESH", config.mesh());
         env.put("SHMESH_ROLE", slot.role);
         ProcessBuilder builder = null;
@@ -401,6 +403,11 @@ final class Supervisor {
         try {
             builder = launcher.processBuilder(slot.role, env);
             Process process = builder.start();
+            try (java.io.OutputStream stdin = process.getOutputStream()) {
+                stdin.write((slot.token + "\n").getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                LOG.warnf("cannot hand %s its token through its stdin: %s (it exited at once?)", slot.id, e.getMessage());
+            }
             slot.process = process;
             slot.pid = process.pid();
             slot.spawnedAt = Instant.now();

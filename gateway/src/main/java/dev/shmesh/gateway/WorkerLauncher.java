@@ -119,7 +119,8 @@ final class WorkerLauncher {
                 pb.environment().putAll(workerEnv);
             }
         }
-        return pb.inheritIO();
+        // stdin stays a pipe: the supervisor writes the one-time token into it (never argv or environment)
+        return pb.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
     }
 
     private BwrapLauncher bwrap(String policy, Map<String, String> env) {

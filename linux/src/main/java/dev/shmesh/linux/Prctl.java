@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Prctl {
     static final int PR_SET_PDEATHSIG = 1;
+    static final int PR_SET_DUMPABLE = 4;
     static final int PR_SET_NAME = 15;
     static final int PR_GET_SECCOMP = 21;
     static final int PR_CAPBSET_READ = 23;
@@ -43,6 +44,15 @@ public final class Prctl {
     /** {@code prctl(PR_GET_NO_NEW_PRIVS)} for the calling thread. */
     public static boolean noNewPrivs() throws LinuxException {
         return prctl("PR_GET_NO_NEW_PRIVS", PR_GET_NO_NEW_PRIVS, 0L) == 1;
+    }
+
+    /**
+     * {@code prctl(PR_SET_DUMPABLE, 0|1)} for the whole process: not dumpable means no core dump, and processes of
+     * the same uid without CAP_SYS_PTRACE can neither ptrace it nor read its memory or environment through /proc.
+     * execve resets it.
+     */
+    public static void setDumpable(boolean dumpable) throws LinuxException {
+        prctl("PR_SET_DUMPABLE, " + (dumpable ? 1 : 0), PR_SET_DUMPABLE, dumpable ? 1L : 0L);
     }
 
     /** {@code prctl(PR_CAPBSET_DROP, cap)}: needs CAP_SETPCAP in the thread's user namespace. */

@@ -38,7 +38,8 @@ class ControlSocketHostilePeerTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        mesh = Mesh.start(2, "-Dshmesh.control.hello-timeout=1s").awaitReady(2);
+        mesh = Mesh.start(2, "-Dshmesh.control.hello-timeout=1s", "-Dshmesh.control.max-unauthenticated=4")
+                .awaitReady(2);
         workerPids = pids(mesh.status());
     }
 
@@ -106,6 +107,51 @@ class ControlSocketHostilePeerTest {
     @Test
     void aSilentPeerIsDroppedAfterTheHelloTimeout() throws Exception {
         assertDroppedWithoutFds(new byte[0]);
+    }
+
+    @Test
+    void aPeerDrippingItsHelloOneByteAtATimeIsDroppedAtTheHelloDeadline() throws Exception {
+        long rejectedBefore = mesh.status().get("rejectedPeers").asLong();
+        byte[] hello = hello("worker-1", "x".repeat(200)); // ~20 s at 10 bytes a second; the deadline is 1 s
+        int sent = 0;
+        try (AFUNIXSocket s = connect()) {
+            java.io.OutputStream out = s.getOutputStream();
+            try {
+                for (; sent < hello.length; sent++) {
+                    out.write(hello[sent]);
+                    out.flush();
+                    Thread.sleep(100); // the drip itself: each byte well within any per-read timeout
+                }
+            } catch (IOException dropped) {
+                // EPIPE/ECONNRESET: the gateway closed the connection
+            }
+            assertTrue(sent < hello.length, "the gateway let a peer drip " + sent + " bytes of its Hello; it must drop"
+                    + " it at the absolute hello deadline");
+            if (!s.isClosed()) { // junixsocket closes its end itself when the write failed
+                assertClosedWithoutFds(s);
+            }
+        }
+        awaitRejectedAtLeast(rejectedBefore + 1);
+        assertTrue(mesh.logTail().contains("no valid Hello within the 1000 ms hello timeout"), mesh.logTail());
+    }
+
+    @Test
+    void connectionsBeyondTheCapOfUnauthenticatedOnesAreClosedAtAccept() throws Exception {
+        java.util.List<AFUNIXSocket> waiting = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) { // the cap: each holds a slot until its hello deadline
+                waiting.add(connect());
+            }
+            try (AFUNIXSocket fifth = connect()) {
+                assertClosedWithoutFds(fifth);
+            }
+            mesh.awaitStatus("the refusal logged", st -> mesh.logTail().contains(
+                    "without a valid Hello (shmesh.control.max-unauthenticated)"), Duration.ofSeconds(10));
+        } finally {
+            for (AFUNIXSocket s : waiting) {
+                s.close();
+            }
+        }
     }
 
     @Test

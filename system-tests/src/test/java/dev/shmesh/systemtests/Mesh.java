@@ -32,18 +32,23 @@ final class Mesh implements AutoCloseable {
     final int port;
     final int adminPort;
     final Path runDir;
+    /** The mesh name: unique per test mesh unless the flags name one, so that no two meshes share /dev/shm names. */
+    final String name;
     final Path log;
     final Process gateway;
+    /** Whether close() removes the run dir; not when the run dir is another mesh's ({@link #startBeside}). */
+    private boolean ownsRunDir = true;
     private final List<ProcessHandle> tree = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
 
-    private Mesh(int port, int adminPort, Path runDir, Path log, Process gateway) {
+    private Mesh(int port, int adminPort, Path runDir, String name, Path log, Process gateway) {
         this.port = port;
         this.adminPort = adminPort;
         this.runDir = runDir;
+        this.name = name;
         this.log = log;
         this.gateway = gateway;
     }
@@ -74,6 +79,15 @@ final class Mesh implements AutoCloseable {
         for (String flag : flags) {
             (flag.startsWith("-D") ? command : gatewayFlags).add(flag);
         }
+        int named = gatewayFlags.indexOf("--mesh");
+        String name;
+        if (named >= 0) {
+            name = gatewayFlags.get(named + 1);
+        } else {
+            // meshes of other test runs on this host (another checkout) must not share segment names with this one
+            name = "t" + Long.toHexString(System.nanoTime() ^ ProcessHandle.current().pid() << 40);
+            gatewayFlags.addAll(List.of("--mesh", name));
+        }
         command.addAll(List.of(
                 "-Dshmesh.worker.jvm-options=" + JVM_OPTIONS,
                 "-Dshmesh.worker.jar=" + WORKER_JAR,
@@ -87,8 +101,20 @@ final class Mesh implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        Mesh mesh = new Mesh(port, adminPort, runDir, log, gateway);
+        Mesh mesh = new Mesh(port, adminPort, runDir, name, log, gateway);
         mesh.tree.add(gateway.toHandle());
+        return mesh;
+    }
+
+    /**
+     * Starts a second gateway of {@code other}'s mesh in {@code other}'s run dir, on its own ports; its
+     * {@link #close()} leaves that run dir alone.
+     */
+    static Mesh startBeside(Mesh other, int workers, String... flags) throws IOException {
+        List<String> all = new ArrayList<>(List.of(flags));
+        all.addAll(List.of("--mesh", other.name));
+        Mesh mesh = start(List.of(), freePort(), other.runDir, workers, all.toArray(String[]::new));
+        mesh.ownsRunDir = false;
         return mesh;
     }
 
@@ -235,11 +261,63 @@ final class Mesh implements AutoCloseable {
             }
         }
         try {
-            Files.deleteIfExists(runDir.resolve("control.sock"));
-            Files.deleteIfExists(runDir);
+            if (ownsRunDir) {
+                // what a killed gateway leaves: control.sock, its lock file
+                try (var files = Files.list(runDir)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+                Files.deleteIfExists(runDir);
+            }
             Files.deleteIfExists(log);
         } catch (IOException ignored) {
             // temp files; nothing to do
+        }
+    }
+
+    /** The gateway process's real uid and gid, from the host's /proc. */
+    int[] gatewayIds() throws IOException {
+        int uid = -1;
+        int gid = -1;
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(gateway.pid()), "status"))) {
+            if (line.startsWith("Uid:")) {
+                uid = Integer.parseInt(line.split("\\s+")[1]);
+            } else if (line.startsWith("Gid:")) {
+                gid = Integer.parseInt(line.split("\\s+")[1]);
+            }
+        }
+        return new int[] {uid, gid};
+    }
+
+    /**
+     * Runs {@code main} (a JDK-only class of the test classes) in a new JVM as the gateway's uid and gid (through
+     * setpriv when that is not this test's uid), waits up to 30 s and returns its standard output.
+     */
+    static String runAsGatewayUser(Mesh mesh, Class<?> main, String... args) throws Exception {
+        int[] ids = mesh.gatewayIds();
+        List<String> command = new ArrayList<>();
+        String self = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1];
+        if (!self.equals(Integer.toString(ids[0]))) {
+            command.addAll(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups"));
+        }
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
+                main.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError(command + " did not finish in 30 s");
+            }
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new AssertionError(command + " exited " + p.exitValue() + ": " + out);
+            }
+            return out;
+        } finally {
+            p.destroyForcibly();
         }
     }
 

@@ -10,7 +10,7 @@ import org.jboss.logging.Logger;
 /**
  * Worker entry point.
  *
- * <p>Spawned by the gateway (SHMESH_CONTROL_SOCKET, SHMESH_WORKER_ID and SHMESH_TOKEN set): it runs
+ * <p>Spawned by the gateway (SHMESH_CONTROL_SOCKET and SHMESH_WORKER_ID set, the one-time token on stdin): it runs
  * the control handshake <em>before</em> Quarkus starts, so that Vert.x is built with the handed
  * listener, then reports Ready once Quarkus serves. Without SHMESH_CONTROL_SOCKET it runs
  * standalone and binds {@code quarkus.http.port} itself (the single-process baseline in bench/).
@@ -25,11 +25,30 @@ public class WorkerMain implements QuarkusApplication {
 
     private static volatile ControlChannel control;
 
+    /**
+     * The one-time token a host-mode gateway writes into this process's stdin (one line): never on a command line or
+     * in the environment, where other local users or processes of this uid could read it from /proc.
+     */
+    static String tokenFromStdin() {
+        StringBuilder token = new StringBuilder();
+        try {
+            java.io.InputStream in = new java.io.FileInputStream(java.io.FileDescriptor.in);
+            for (int c = in.read(); c >= 0 && c != '\n' && token.length() < 256; c = in.read()) {
+                token.append((char) c);
+            }
+        } catch (IOException e) {
+            System.err.println("shmesh worker: cannot read the spawn token from stdin: " + e.getMessage());
+        }
+        return token.toString();
+    }
+
     public static void main(String... args) {
         String socket = System.getenv("SHMESH_CONTROL_SOCKET");
         String role = System.getenv().getOrDefault("SHMESH_ROLE", "edge");
         if (socket != null && !socket.isBlank()) {
-            String token = System.getenv().getOrDefault("SHMESH_TOKEN", "");
+            String token = "stdin".equals(System.getenv("SHMESH_TOKEN_FROM"))
+                    ? tokenFromStdin()
+                    : System.getenv().getOrDefault("SHMESH_TOKEN", ""); // container mode: the mesh token
             dev.shmesh.api.control.v1.Role protoRole = switch (role) {
                 case "broker" -> dev.shmesh.api.control.v1.Role.ROLE_BROKER;
                 case "compute" -> dev.shmesh.api.control.v1.Role.ROLE_COMPUTE;

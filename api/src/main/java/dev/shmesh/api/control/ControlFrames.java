@@ -27,7 +27,7 @@ import java.io.OutputStream;
  *    |  <-  Drain{timeout_ms} | Stop          |
  * </pre>
  * Anything else — a frame before Hello that is not Hello, a bad token, an oversize or malformed
- * frame, unknown fields, ancillary data from the peer, silence past the hello timeout — closes the
+ * frame, unknown fields, ancillary data from the peer, no complete Hello by the hello deadline — closes the
  * connection; the gateway logs the peer's pid and uid and hands it nothing.
  *
  * <p>Not thread-safe: one reader and one writer (holding the stream's lock) per connection.
