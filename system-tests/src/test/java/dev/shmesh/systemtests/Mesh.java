@@ -177,10 +177,14 @@ final class Mesh implements AutoCloseable {
     }
 
     HttpResponse<String> get(int port, String path) throws IOException {
+        return get(port, path, Duration.ofSeconds(10));
+    }
+
+    HttpResponse<String> get(int port, String path, Duration timeout) throws IOException {
         try {
             return http.send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .timeout(Duration.ofSeconds(10))
+                            .timeout(timeout)
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
