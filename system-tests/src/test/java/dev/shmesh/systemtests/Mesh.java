@@ -38,6 +38,8 @@ final class Mesh implements AutoCloseable {
     final Process gateway;
     /** Whether close() removes the run dir; not when the run dir is another mesh's ({@link #startBeside}). */
     private boolean ownsRunDir = true;
+    /** Whether {@link #name} was generated here (the flags named no mesh). */
+    private boolean generatedName;
     private final List<ProcessHandle> tree = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -102,6 +104,7 @@ final class Mesh implements AutoCloseable {
                 .redirectOutput(log.toFile())
                 .start();
         Mesh mesh = new Mesh(port, adminPort, runDir, name, log, gateway);
+        mesh.generatedName = named < 0;
         mesh.tree.add(gateway.toHandle());
         return mesh;
     }
@@ -177,10 +180,14 @@ final class Mesh implements AutoCloseable {
     }
 
     HttpResponse<String> get(int port, String path) throws IOException {
+        return get(port, path, Duration.ofSeconds(10));
+    }
+
+    HttpResponse<String> get(int port, String path, Duration timeout) throws IOException {
         try {
             return http.send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .timeout(Duration.ofSeconds(10))
+                            .timeout(timeout)
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
@@ -260,19 +267,32 @@ final class Mesh implements AutoCloseable {
                 h.destroyForcibly();
             }
         }
-        try {
-            if (ownsRunDir) {
-                // what a killed gateway leaves: control.sock, its lock file
-                try (var files = Files.list(runDir)) {
-                    for (Path f : files.toList()) {
-                        Files.deleteIfExists(f);
-                    }
+        if (ownsRunDir) {
+            // what a killed gateway leaves: control.sock, its lock file
+            try (var files = Files.list(runDir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
                 }
                 Files.deleteIfExists(runDir);
+            } catch (IOException ignored) {
+                // already gone
             }
+        }
+        if (generatedName) {
+            // a killed gateway leaves its segments for its mesh's next broker; a generated name has no next one (a
+            // test that names its mesh checks what is left itself)
+            try (var shm = Files.list(Path.of("/dev/shm"))) {
+                for (Path f : shm.filter(p -> p.getFileName().toString().startsWith("shmesh-" + name + "-")).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            } catch (IOException ignored) {
+                // nothing left
+            }
+        }
+        try {
             Files.deleteIfExists(log);
         } catch (IOException ignored) {
-            // temp files; nothing to do
+            // a temp file
         }
     }
 

@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +37,9 @@ class PrivilegedPortTest {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (true) {
                     try {
-                        return mesh.get(port, "/v1/echo?msg=activated").statusCode();
+                        // the first connection waits in the backlog through the whole start: a root gateway starts its
+                        // JVM twice (it re-executes itself unprivileged), then spawns and boots a worker
+                        return mesh.get(port, "/v1/echo?msg=activated", Duration.ofSeconds(45)).statusCode();
                     } catch (java.net.ConnectException e) {
                         // systemd-socket-activate is not listening yet
                         if (System.nanoTime() > deadline) {
