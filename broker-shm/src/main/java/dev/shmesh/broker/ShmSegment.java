@@ -13,6 +13,7 @@ import dev.shmesh.broker.internal.SegmentHeaderDescriptor;
 import dev.shmesh.linux.FileDescriptors;
 import dev.shmesh.linux.LinuxException;
 import dev.shmesh.linux.MemFd;
+import dev.shmesh.linux.Mmap;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -179,6 +180,7 @@ public final class ShmSegment implements AutoCloseable {
      *
      * @throws ShmFormatException when {@code fd} is not a memfd sealed with {@code F_SEAL_SHRINK}
      */
+    @SuppressWarnings("restricted") // native access is enabled for every shmesh JVM by jvm.options
     public static ShmSegment openSealedFd(int fd, int expectedKind) throws IOException {
         Path path = Path.of("/proc/self/fd/" + fd);
         int seals;
@@ -192,7 +194,33 @@ public final class ShmSegment implements AutoCloseable {
             throw new ShmFormatException(path, "memfd is not sealed against shrinking (seals=0x"
                     + Integer.toHexString(seals) + ")", "a peer must hand over segments made with ShmSegment.createAnonymous");
         }
-        return openFd(fd, expectedKind);
+        // map the descriptor itself: reopening /proc/self/fd/N read-write is what a sandboxed process may not do
+        long size = Mmap.size(fd);
+        if (size < SegmentHeaderDescriptor.LENGTH) {
+            throw new ShmFormatException(path, "memfd is " + size + " bytes, shorter than a segment header",
+                    "a peer must hand over segments made with ShmSegment.createAnonymous");
+        }
+        long address = Mmap.map(fd, size, false);
+        Arena arena = arenaFor(expectedKind);
+        MemorySegment memory = MemorySegment.ofAddress(address).reinterpret(size, arena, m -> unmapQuietly(address, size));
+        boolean ok = false;
+        try {
+            int kind = checkHeader(path, memory, size, expectedKind);
+            ok = true;
+            return new ShmSegment(path, arena, memory, kind, false);
+        } finally {
+            if (!ok) {
+                release(arena, expectedKind); // an automatic arena's mapping goes with the next GC, once
+            }
+        }
+    }
+
+    private static void unmapQuietly(long address, long size) {
+        try {
+            Mmap.unmap(address, size);
+        } catch (LinuxException e) {
+            // nothing to undo: the mapping is gone or never was
+        }
     }
 
     /** The memfd of a segment made by {@link #createAnonymous} (owned by its creator), or -1. */
@@ -255,34 +283,7 @@ public final class ShmSegment implements AutoCloseable {
             }
             MemorySegment memory = ch.map(
                     readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0, size, arena);
-            int version = awaitVersion(memory);
-            if (version == 0) {
-                throw new ShmFormatException(path, "not published within 2 s (version word is 0)",
-                        "its creator (pid " + memory.get(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET)
-                                + ") is still formatting it or died doing so; retry or remove it");
-            }
-            long magic = memory.get(ValueLayout.JAVA_LONG, MAGIC_OFFSET);
-            if (magic != MAGIC) {
-                throw new ShmFormatException(path, "bad magic 0x" + Long.toHexString(magic),
-                        "it is not a shmesh segment; check the name or fd");
-            }
-            int major = SegmentHeaderDescriptor.major(version);
-            if (major != SegmentHeaderDescriptor.MAJOR_VERSION) {
-                throw new ShmFormatException(path, "layout major version " + major + "." + SegmentHeaderDescriptor.minor(
-                        version) + ", this process understands " + SegmentHeaderDescriptor.MAJOR_VERSION,
-                        "run the same shmesh major version on both sides");
-            }
-            int kind = memory.get(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET);
-            if (kind != expectedKind) {
-                throw new ShmFormatException(path, "holds a " + SegmentHeaderDescriptor.kindName(kind)
-                        + ", expected a " + SegmentHeaderDescriptor.kindName(expectedKind),
-                        "check which segment was passed");
-            }
-            long total = memory.get(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET);
-            if (total != size) {
-                throw new ShmFormatException(path, "header says " + total + " bytes, file has " + size,
-                        "the file was truncated or overwritten; remove it and recreate");
-            }
+            int kind = checkHeader(path, memory, size, expectedKind);
             ok = true;
             return new ShmSegment(path, arena, memory, kind, readOnly);
         } finally {
@@ -290,6 +291,39 @@ public final class ShmSegment implements AutoCloseable {
                 release(arena, expectedKind);
             }
         }
+    }
+
+    /** Waits for the version word, then checks magic, major version, layout kind and length; returns the kind. */
+    private static int checkHeader(Path path, MemorySegment memory, long size, int expectedKind) throws ShmFormatException {
+        int version = awaitVersion(memory);
+        if (version == 0) {
+            throw new ShmFormatException(path, "not published within 2 s (version word is 0)",
+                "its creator (pid " + memory.get(ValueLayout.JAVA_LONG, CREATOR_PID_OFFSET)
+                        + ") is still formatting it or died doing so; retry or remove it");
+        }
+        long magic = memory.get(ValueLayout.JAVA_LONG, MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            throw new ShmFormatException(path, "bad magic 0x" + Long.toHexString(magic),
+                "it is not a shmesh segment; check the name or fd");
+        }
+        int major = SegmentHeaderDescriptor.major(version);
+        if (major != SegmentHeaderDescriptor.MAJOR_VERSION) {
+            throw new ShmFormatException(path, "layout major version " + major + "." + SegmentHeaderDescriptor.minor(
+                version) + ", this process understands " + SegmentHeaderDescriptor.MAJOR_VERSION,
+                "run the same shmesh major version on both sides");
+        }
+        int kind = memory.get(ValueLayout.JAVA_INT, LAYOUT_KIND_OFFSET);
+        if (kind != expectedKind) {
+            throw new ShmFormatException(path, "holds a " + SegmentHeaderDescriptor.kindName(kind)
+                + ", expected a " + SegmentHeaderDescriptor.kindName(expectedKind),
+                "check which segment was passed");
+        }
+        long total = memory.get(ValueLayout.JAVA_LONG, TOTAL_LENGTH_OFFSET);
+        if (total != size) {
+            throw new ShmFormatException(path, "header says " + total + " bytes, file has " + size,
+                "the file was truncated or overwritten; remove it and recreate");
+        }
+        return kind;
     }
 
     /** Turns a mapped, header-checked segment into a typed view (a ring, a lease table...), or refuses it. */
