@@ -356,6 +356,31 @@ final class ControlServer implements AutoCloseable {
             }
         }
 
+        /**
+         * Hands the peer one end of a gRPC-over-shared-memory connection: the Connection frame with its three fds
+         * in one SCM_RIGHTS message. False when the connection is gone; the caller still owns (and closes) the fds.
+         */
+        boolean sendConnection(dev.shmesh.api.control.v1.Connection connection, int[] fds) {
+            try {
+                FileDescriptor[] out = new FileDescriptor[fds.length];
+                for (int i = 0; i < fds.length; i++) {
+                    out[i] = FileDescriptorCast.unsafeUsing(fds[i]).getFileDescriptor();
+                }
+                synchronized (this) {
+                    socket.setOutboundFileDescriptors(out);
+                    ControlFrames.write(this.out, Envelope.newBuilder().setConnection(connection).build());
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+
+        /** The peer's uid and gid as SO_PEERCRED gave them. */
+        long peerUid() {
+            return peerUid;
+        }
+
         /** Asks the peer to exit; false when the connection is already gone. */
         boolean sendStop() {
             try {

@@ -42,6 +42,7 @@ final class Supervisor {
     private final boolean containerMode;
     private final byte[] meshToken;
     private final Map<String, WorkerSlot> slots = new LinkedHashMap<>();
+    private final ConnectionMaker connections = new ConnectionMaker();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("shmesh-supervisor").factory());
     private Path controlSocket;
@@ -344,9 +345,31 @@ final class Supervisor {
         slot.lastHeartbeatNanos = System.nanoTime();
         LOG.infof("%s ready (pid %d) in %d ms", slot.id, slot.pid(),
                 Duration.between(slot.spawnedAt, slot.readyAt).toMillis());
+        connectToCounterparts(slot);
         if (slot.role.equals("edge") && slots.values().stream()
                 .allMatch(s -> !s.role.equals("edge") || s.state == WorkerSlot.State.READY)) {
             spawnWaitingComputes();
+        }
+    }
+
+    /** A ready edge gets a connection to every ready compute worker, a ready compute one from every ready edge. */
+    private void connectToCounterparts(WorkerSlot slot) {
+        String other = switch (slot.role) {
+            case "edge" -> "compute";
+            case "compute" -> "edge";
+            default -> null;
+        };
+        if (other == null) {
+            return;
+        }
+        for (WorkerSlot s : slots.values()) {
+            if (s.role.equals(other) && s.state == WorkerSlot.State.READY && s.session != null) {
+                if (slot.role.equals("edge")) {
+                    connections.connect(slot, s);
+                } else {
+                    connections.connect(s, slot);
+                }
+            }
         }
     }
 

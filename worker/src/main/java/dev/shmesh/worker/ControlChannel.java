@@ -2,6 +2,8 @@ package dev.shmesh.worker;
 
 import dev.shmesh.api.control.ControlFrames;
 import dev.shmesh.api.control.v1.Assign;
+import dev.shmesh.api.control.v1.Connection;
+import dev.shmesh.api.control.v1.ConnectionPeer;
 import dev.shmesh.api.control.v1.Envelope;
 import dev.shmesh.api.control.v1.FdKind;
 import dev.shmesh.api.control.v1.HandedFd;
@@ -10,6 +12,8 @@ import dev.shmesh.api.control.v1.Hello;
 import dev.shmesh.api.control.v1.PeerHealth;
 import dev.shmesh.api.control.v1.Ready;
 import dev.shmesh.api.control.v1.Role;
+import dev.shmesh.grpc.shm.PeerIdentity;
+import dev.shmesh.grpc.shm.ShmConnectionEnd;
 import dev.shmesh.linux.ListenSocket;
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -22,6 +26,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
@@ -175,6 +180,18 @@ final class ControlChannel {
     private volatile java.util.function.Supplier<Map<String, String>> info = Map::of;
     private volatile Consumer<dev.shmesh.api.control.v1.Members> members = m -> { };
 
+    private volatile BiConsumer<Connection,
+            ShmConnectionEnd> connections = (c, end) -> end.close();
+
+    /**
+     * What to do with each connection end the gateway hands over (edge: a compute worker to call; compute: an edge
+     * worker to serve); set before {@link #ready}. Without it ends are closed.
+     */
+    void onConnection(BiConsumer<Connection,
+            ShmConnectionEnd> listener) {
+        this.connections = listener;
+    }
+
     /** Broker only: what to do with each Members frame (who is gone); set before {@link #ready}. */
     void onMembers(Consumer<dev.shmesh.api.control.v1.Members> listener) {
         this.members = listener;
@@ -248,6 +265,16 @@ final class ControlChannel {
         try {
             Envelope command;
             while ((command = ControlFrames.read(in)) != null) {
+                FileDescriptor[] fds = socket.getReceivedFileDescriptors();
+                if (command.hasConnection()) {
+                    connection(command.getConnection(), fds);
+                    continue;
+                }
+                if (fds != null && fds.length > 0) {
+                    dev.shmesh.linux.FileDescriptors.closeAll(fds);
+                    java.util.logging.Logger.getLogger(ControlChannel.class.getName()).warning(
+                            "the gateway sent " + fds.length + " fd(s) with " + command.getBodyCase() + "; closed them");
+                }
                 if (command.hasDrain()) {
                     why = Shutdown.DRAIN;
                     break;
@@ -270,6 +297,30 @@ final class ControlChannel {
             why = Shutdown.GATEWAY_GONE;
         }
         onShutdown.accept(why);
+    }
+
+    /** A Connection frame: exactly three fds (socket, inbound ring, outbound ring), or it is dropped. */
+    private void connection(Connection c, FileDescriptor[] fds) {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(ControlChannel.class.getName());
+        if (fds == null || fds.length != 3) {
+            dev.shmesh.linux.FileDescriptors.closeAll(fds);
+            log.warning("the gateway sent a Connection to " + c.getReplica() + " with " + (fds == null ? 0 : fds.length)
+                    + " fd(s), not 3; dropped");
+            return;
+        }
+        try {
+            int[] n = new int[3];
+            for (int i = 0; i < 3; i++) {
+                n[i] = FileDescriptorCast.using(fds[i]).as(Integer.class);
+            }
+            ConnectionPeer p = c.getPeer();
+            ShmConnectionEnd end = ShmConnectionEnd.adopt(n[0], n[1], n[2],
+                    new PeerIdentity(p.getService(), p.getWorker(), p.getPid(), p.getUid(),
+                            p.getGid()));
+            connections.accept(c, end);
+        } catch (IOException | RuntimeException e) {
+            log.warning("cannot take the connection to " + c.getReplica() + ": " + e);
+        }
     }
 
     private synchronized void send(Envelope envelope) throws IOException {

@@ -29,34 +29,38 @@ public class DemoRoutes {
                 // the body is raw bytes whatever its declared type: `curl --data-binary @file` says
                 // x-www-form-urlencoded, and the form decoder would refuse (or mangle) binary data
                 .handler(new RawBody())
-                .handler(BodyHandler.create().setBodyLimit(DigestWire.MAX_DATA).setHandleFileUploads(false))
+                .handler(BodyHandler.create().setBodyLimit(Digests.MAX_DATA).setHandleFileUploads(false))
                 .handler(this::digest);
     }
 
     private void digest(RoutingContext ctx) {
         WorkerIdentity.served();
-        EdgeDigests digests = EdgeDigests.get();
-        if (digests == null) {
-            error(ctx, 503, "no broker in this mesh: digests need shared-memory segments from the gateway");
+        ComputeClient computes = ComputeClient.get();
+        if (computes == null) {
+            error(ctx, 503, "no compute worker in this mesh");
             return;
         }
         byte[] data = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         Context context = Vertx.currentContext();
-        digests.submit(ctx.request().getParam("alg"), data).thenAccept(r -> context.runOnContext(v -> {
-            switch (r.outcome()) {
-                case OK -> ctx.response()
+        computes.digest(ctx.request().getParam("alg"), data).whenComplete((reply, failure) -> context.runOnContext(v -> {
+            if (failure == null) {
+                ctx.response()
                         .putHeader("content-type", "application/json")
                         .end(new JsonObject()
-                                .put("digest", HexFormat.of().formatHex(r.digest()))
+                                .put("digest", HexFormat.of().formatHex(reply.getDigest().toByteArray()))
                                 .put("worker", WorkerIdentity.id())
-                                .put("computedBy", r.computedBy())
+                                .put("computedBy", reply.getComputedBy())
                                 .encode());
-                case BAD_ALGORITHM -> error(ctx, 400, r.detail());
-                case TOO_LARGE -> error(ctx, 413, r.detail());
-                case FULL, UNAVAILABLE -> error(ctx, 503, r.detail());
-                case TIMEOUT -> error(ctx, 504, r.detail());
-                case FAILED -> error(ctx, 500, r.detail());
+                return;
             }
+            io.grpc.Status status = io.grpc.Status.fromThrowable(failure);
+            int http = switch (status.getCode()) {
+                case INVALID_ARGUMENT -> 400;
+                case DEADLINE_EXCEEDED -> 504;
+                case UNAVAILABLE, RESOURCE_EXHAUSTED, CANCELLED -> 503;
+                default -> 500;
+            };
+            error(ctx, http, status.getDescription() == null ? status.getCode().toString() : status.getDescription());
         }));
     }
 

@@ -64,7 +64,10 @@ public class WorkerMain implements QuarkusApplication {
                 switch (role) {
                     case "broker" -> runBroker(control);
                     case "compute" -> runCompute(control);
-                    default -> EdgeDigests.start(control.assign().getReplyRing(), control.assign().getMember());
+                    default -> {
+                        ComputeClient computes = ComputeClient.start();
+                        control.onConnection((c, end) -> computes.offer(c.getReplica(), end));
+                    }
                 }
             } catch (IOException e) {
                 System.err.printf(
@@ -89,16 +92,12 @@ public class WorkerMain implements QuarkusApplication {
         armSeccompIfAsked();
         ControlChannel channel = control;
         if (channel != null) {
-            EdgeDigests digests = EdgeDigests.get();
-            if (digests != null) {
-                channel.info(digests::info);
-            }
             channel.ready(why -> {
                 switch (why) {
                     case DRAIN, STOP -> LOG.infof("gateway asked worker %s to %s", WorkerIdentity.id(), why);
                     case GATEWAY_GONE -> {
-                        // the gateway counts us gone: stop touching the shared rings now, not at exit
-                        EdgeDigests.stop();
+                        // the gateway counts us gone: stop calling compute workers now, not at exit
+                        ComputeClient.stop();
                         long grace = Long.getLong("shmesh.worker.orphan-grace-ms", 2000);
                         LOG.warnf("control connection lost: the gateway is gone; worker %s exits in %d ms",
                                 WorkerIdentity.id(), grace);
@@ -178,29 +177,35 @@ public class WorkerMain implements QuarkusApplication {
         joinForever(duty);
     }
 
-    /** The compute role: no Quarkus, no listener; computes jobs from the shm ring. Never returns. */
+    /**
+     * The compute role: no Quarkus, no listener. Serves {@code shmesh.demo.v1.Compute} over gRPC on shared memory, on
+     * the connections the gateway hands over (one per edge worker). Never returns.
+     */
     private static void runCompute(ControlChannel channel) throws IOException {
         plainLogging();
-        ComputeWorker compute = ComputeWorker.map(WorkerIdentity.id(), channel.assign().getMember());
+        dev.shmesh.grpc.shm.HandedConnections handed = new dev.shmesh.grpc.shm.HandedConnections();
+        ComputeService service = new ComputeService(WorkerIdentity.id());
+        io.grpc.Server server = dev.shmesh.grpc.shm.ShmServerBuilder.forHandedConnections(handed)
+                .maxInboundMessageSize(Digests.MAX_DATA + (64 << 10))
+                .addService(service).build().start();
         armSeccompIfAsked();
-        channel.info(compute::info);
-        Thread loop = Thread.ofPlatform().name("shmesh-compute").start(compute::run);
+        channel.info(() -> java.util.Map.of("compute.digests", Long.toString(service.done()),
+                "compute.inFlight", Long.toString(service.inFlight())));
+        channel.onConnection((c, end) -> handed.serve(end));
         channel.ready(why -> {
-            // stop taking jobs first: once the connection is gone the gateway counts this member gone, and the
-            // broker takes back what it holds; a loop still polling would race that
-            loop.interrupt();
-            try {
-                loop.join(2000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            server.shutdownNow();
             if (why == ControlChannel.Shutdown.GATEWAY_GONE) {
                 sleep(Long.getLong("shmesh.worker.orphan-grace-ms", 2000));
             }
             System.exit(0);
         });
-        PLAIN.info("compute worker ready: taking jobs from the shared-memory ring");
-        joinForever(loop);
+        PLAIN.info("compute worker ready: serving digests over gRPC on shared memory to the edge workers");
+        try {
+            server.awaitTermination();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.exit(0);
     }
 
     private static void joinForever(Thread thread) {
