@@ -29,6 +29,9 @@ class ContainerModeTest {
         List<Process> workers = new ArrayList<>();
         try (Mesh mesh = Mesh.start(0, "--mode", "container", "-Dshmesh.mesh-token=" + TOKEN,
                 "-Dshmesh.broker.enabled=false")) {
+            // a root gateway re-executes as its unprivileged user before it takes workers: wait for that one
+            mesh.awaitStatus("the gateway's control socket", s -> s.has("controlSocket")
+                    && java.nio.file.Files.exists(mesh.runDir.resolve("control.sock")), Duration.ofSeconds(60));
             workers.add(startWorker(mesh, "c1", TOKEN));
             workers.add(startWorker(mesh, "c2", TOKEN));
             mesh.awaitReady(2);
@@ -63,10 +66,15 @@ class ContainerModeTest {
     }
 
     private static Process startWorker(Mesh mesh, String host, String token) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "@" + Mesh.JVM_OPTIONS,
-                        "-jar", Mesh.WORKER_JAR.toString())
+        // as a container runtime runs them: as the gateway's uid (a gateway started as root has dropped to another)
+        int[] ids = mesh.gatewayIds();
+        List<String> command = new ArrayList<>();
+        if (ids[0] != (Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid")) {
+            command.addAll(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups"));
+        }
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + Mesh.JVM_OPTIONS, "-jar", Mesh.WORKER_JAR.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().remove("SHMESH_WORKER_ID");
