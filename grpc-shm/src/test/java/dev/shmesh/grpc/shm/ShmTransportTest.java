@@ -368,6 +368,41 @@ class ShmTransportTest {
     }
 
     @Test
+    void callsStartedFromManyThreadsAtOnceShareOneConnection() throws Exception {
+        Path socket = dir.resolve("s.sock");
+        server(ShmServerBuilder.forPath(socket).addService(new TestService("r").definition()));
+        ManagedChannel ch = channel(socket);
+        assertEquals("r:warm", echo(ch, "warm"));
+        int threads = 16;
+        int calls = 300;
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Integer>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int thread = t;
+            done.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return -1;
+                }
+                int ok = 0;
+                for (int i = 0; i < calls; i++) {
+                    String m = thread + "/" + i;
+                    if (("r:" + m).equals(echo(ch, m))) {
+                        ok++;
+                    }
+                }
+                return ok;
+            }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        go.countDown();
+        for (CompletableFuture<Integer> f : done) {
+            assertEquals(calls, f.get(60, TimeUnit.SECONDS), "every call of every thread answered, in order per thread");
+        }
+    }
+
+    @Test
     void theStandardHealthServiceAnswersOverSharedMemory() throws Exception {
         Path socket = dir.resolve("s.sock");
         HealthStatusManager health = new HealthStatusManager();

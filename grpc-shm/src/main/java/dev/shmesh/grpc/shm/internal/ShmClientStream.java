@@ -31,8 +31,8 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
     private volatile int maxInboundMessageSize;
     private volatile int maxOutboundMessageSize = Integer.MAX_VALUE;
     private ClientStreamListener listener;
-    /** Whether HEADERS went out: a stream that never reached the server can be retried transparently. */
-    private boolean started;
+    /** Whether HEADERS went out (set by the transport as it writes them): then a cancel must tell the server. */
+    boolean started;
 
     ShmClientStream(ShmClientTransport transport, ShmConnection connection, MethodDescriptor<?, ?> method,
             Metadata headers, CallOptions callOptions, StatsTraceContext statsTraceCtx, int window,
@@ -69,21 +69,20 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
     public void start(ClientStreamListener listener) {
         this.listener = listener;
         statsTraceCtx.clientOutboundHeaders();
-        Status refused = transport.register(this);
-        if (refused != null) {
-            synchronized (this) {
+        byte[] headersBody = FrameBodies.headers(method.getFullMethodName(), authority, headers);
+        synchronized (this) { // lock order: stream, transport, writer; a concurrent cancel() waits or went first
+            if (closed) {
+                return;
+            }
+            Status refused = transport.register(this, headersBody);
+            if (refused != null) {
                 closeLocked(() -> {
                     statsTraceCtx.streamClosed(refused);
                     listener.closed(refused, RpcProgress.REFUSED, new Metadata());
                 });
             }
-            sync.drain();
-            return;
         }
-        synchronized (this) {
-            started = true;
-        }
-        send(FrameDescriptor.HEADERS, FrameBodies.headers(method.getFullMethodName(), authority, headers), false, null);
+        sync.drain();
     }
 
     @Override
@@ -115,13 +114,13 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
     public void cancel(Status reason) {
         boolean wasStarted;
         synchronized (this) {
-            wasStarted = started;
             if (!closeLocked(() -> {
                 statsTraceCtx.streamClosed(reason);
                 listener.closed(reason, RpcProgress.PROCESSED, new Metadata());
             })) {
                 return;
             }
+            wasStarted = started;
         }
         if (wasStarted) {
             connection.write(FrameDescriptor.RST_STREAM, id, FrameBodies.ending(

@@ -141,8 +141,12 @@ public final class ShmClientTransport implements ConnectionClientTransport, ShmC
         }
     }
 
-    /** Gives {@code stream} its id and registers it; a non-null result refuses it (the transport is shutting down). */
-    synchronized Status register(ShmClientStream stream) {
+    /**
+     * Gives {@code stream} its id, registers it and writes its HEADERS frame, in one critical section: ids must reach
+     * the ring in increasing order, whichever threads start calls at once. A non-null result refuses the stream (the
+     * transport is shutting down, or the server's stream limit is reached).
+     */
+    synchronized Status register(ShmClientStream stream, byte[] headers) {
         if (shutdownStatus != null || goAwayReceived) {
             return shutdownStatus != null ? shutdownStatus
                     : Status.UNAVAILABLE.withDescription("the server is going away");
@@ -154,6 +158,8 @@ public final class ShmClientTransport implements ConnectionClientTransport, ShmC
         stream.id = nextStreamId;
         nextStreamId += 2;
         streams.put(stream.id, stream);
+        stream.started = true;
+        connection.write(FrameDescriptor.HEADERS, stream.id, headers);
         if (GrpcUtil.shouldBeCountedForInUse(stream.callOptions()) && inUse++ == 0) {
             listener.transportInUse(true);
         }
