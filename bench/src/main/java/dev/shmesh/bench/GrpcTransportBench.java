@@ -67,8 +67,8 @@ import org.HdrHistogram.Recorder;
  *
  * <p>System properties: {@code bench.grpc.warmupMs} (1000) and {@code bench.grpc.measureMs} (2000) per cell,
  * {@code bench.grpc.idleSamples} (3000, after 1000 unmeasured), {@code bench.grpc.idleGapUs} (1000), {@code
- * bench.grpc.spins} (grpc-shm's spins on both sides; default the transport's), {@code shmesh.jvm.options} (the
- * options file the server JVM starts with).
+ * bench.grpc.spins} (grpc-shm's spins on both sides; default the transport's), {@code bench.grpc.cells} (a regex
+ * of the cell names to run; default all), {@code shmesh.jvm.options} (the options file the server JVM starts with).
  */
 public final class GrpcTransportBench {
     private static final long WARMUP_MS = Long.getLong("bench.grpc.warmupMs", 1000);
@@ -77,6 +77,8 @@ public final class GrpcTransportBench {
     private static final int IDLE_WARMUP = 1000;
     private static final long IDLE_GAP_US = Long.getLong("bench.grpc.idleGapUs", 1000);
     private static final int SPINS = Integer.getInteger("bench.grpc.spins", -1);
+    private static final java.util.regex.Pattern CELLS =
+            java.util.regex.Pattern.compile(System.getProperty("bench.grpc.cells", ".*"));
     private static final int[] SIZES = {64, 1 << 10, 64 << 10, 1 << 20};
     private static final int STREAM_SIZE = 64 << 10;
     private static final List<String> CHILD_FLAGS = List.of("-Xms1g", "-Xmx1g");
@@ -187,12 +189,20 @@ public final class GrpcTransportBench {
         closedLoop(channel, 64 << 10, 4, WARMUP_MS / 2, 0);
         for (int concurrency : new int[] {1, 16}) {
             for (int size : SIZES) {
-                Result r = closedLoop(channel, size, concurrency, WARMUP_MS, MEASURE_MS);
-                print(round, transport, "unary-" + sizeName(size) + "-c" + concurrency, r, size);
+                String cell = "unary-" + sizeName(size) + "-c" + concurrency;
+                if (CELLS.matcher(cell).matches()) {
+                    print(round, transport, cell, closedLoop(channel, size, concurrency, WARMUP_MS, MEASURE_MS), size);
+                }
             }
         }
-        print(round, transport, "stream-" + sizeName(STREAM_SIZE), stream(channel, STREAM_SIZE), STREAM_SIZE);
-        print(round, transport, "idle-64B-gap" + IDLE_GAP_US + "us", idle(channel, 64), 64);
+        String cell = "stream-" + sizeName(STREAM_SIZE);
+        if (CELLS.matcher(cell).matches()) {
+            print(round, transport, cell, stream(channel, STREAM_SIZE), STREAM_SIZE);
+        }
+        cell = "idle-64B-gap" + IDLE_GAP_US + "us";
+        if (CELLS.matcher(cell).matches()) {
+            print(round, transport, cell, idle(channel, 64), 64);
+        }
     }
 
     private static String sizeName(int size) {
