@@ -1,6 +1,7 @@
 package dev.shmesh.bench;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,6 +26,26 @@ final class Children {
         command.add("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"); // Agrona 2.x
         command.add("-XX:+UseSerialGC");
         command.add("-Xmx256m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command);
+    }
+
+    /**
+     * A child JVM for {@code main} with the flags of an options file ({@code java @jvmOptions}, the repository's
+     * {@code jvm.options}) and then {@code flags}; SHMESH_BENCH_CHILD_CPUS as in {@link #builder}.
+     */
+    static ProcessBuilder withOptionsFile(Path jvmOptions, List<String> flags, Class<?> main, String... args) {
+        List<String> command = new ArrayList<>();
+        String cpus = System.getenv("SHMESH_BENCH_CHILD_CPUS");
+        if (cpus != null && !cpus.isBlank()) {
+            command.addAll(List.of("taskset", "-c", cpus));
+        }
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.add("@" + jvmOptions);
+        command.addAll(flags);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(main.getName());
