@@ -5,10 +5,7 @@ import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
 import io.grpc.Status;
 import io.grpc.StatusOr;
-import java.net.SocketAddress;
-import java.net.URI;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -89,34 +86,10 @@ public final class HandedConnections {
 
     /** A name-resolver provider for {@code shm:///<service>} over the replicas offered here. */
     NameResolverProvider resolverProvider() {
-        return new NameResolverProvider() {
+        return new ShmSchemeResolverProvider() {
             @Override
-            public NameResolver newNameResolver(URI target, NameResolver.Args args) {
-                if (!ShmNameResolverProvider.SCHEME.equals(target.getScheme())) {
-                    return null;
-                }
-                String path = target.getPath() == null ? "" : target.getPath();
-                return new Resolver(path.startsWith("/") ? path.substring(1) : path);
-            }
-
-            @Override
-            public String getDefaultScheme() {
-                return ShmNameResolverProvider.SCHEME;
-            }
-
-            @Override
-            protected boolean isAvailable() {
-                return true;
-            }
-
-            @Override
-            protected int priority() {
-                return 5;
-            }
-
-            @Override
-            public Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
-                return List.of(ShmAddress.class);
+            NameResolver resolverFor(String service, NameResolver.Args args) {
+                return new Resolver(service);
             }
         };
     }

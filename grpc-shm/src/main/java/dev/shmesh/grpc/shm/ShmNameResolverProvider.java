@@ -2,20 +2,15 @@ package dev.shmesh.grpc.shm;
 
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
-import io.grpc.NameResolverProvider;
 import io.grpc.Status;
 import java.io.IOException;
-import java.net.SocketAddress;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -27,9 +22,7 @@ import java.util.stream.Stream;
  * <p>The directory: {@link ShmChannelBuilder#directory}, else the system property {@code shmesh.grpc.directory},
  * else the environment variable {@code SHMESH_GRPC_DIRECTORY}, else {@code /run/shmesh/grpc}.
  */
-public final class ShmNameResolverProvider extends NameResolverProvider {
-    public static final String SCHEME = "shm";
-    private static final Pattern SERVICE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}");
+public final class ShmNameResolverProvider extends ShmSchemeResolverProvider {
     private static final long REFRESH_MILLIS = 1000;
 
     private final Path directory;
@@ -52,37 +45,8 @@ public final class ShmNameResolverProvider extends NameResolverProvider {
     }
 
     @Override
-    public NameResolver newNameResolver(URI target, NameResolver.Args args) {
-        if (!SCHEME.equals(target.getScheme())) {
-            return null;
-        }
-        String path = target.getPath();
-        String service = path == null ? "" : path.startsWith("/") ? path.substring(1) : path;
-        if (!SERVICE.matcher(service).matches()) {
-            throw new IllegalArgumentException("target=" + target + " must be shm:///<service> with a service name"
-                    + " matching " + SERVICE.pattern());
-        }
+    NameResolver resolverFor(String service, NameResolver.Args args) {
         return new DirectoryResolver(directory.resolve(service), service, args.getScheduledExecutorService());
-    }
-
-    @Override
-    public String getDefaultScheme() {
-        return SCHEME;
-    }
-
-    @Override
-    protected boolean isAvailable() {
-        return true;
-    }
-
-    @Override
-    protected int priority() {
-        return 5;
-    }
-
-    @Override
-    public Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
-        return List.of(ShmAddress.class);
     }
 
     /** Lists one service's sockets. */

@@ -1,5 +1,6 @@
 package dev.shmesh.grpc.shm.internal;
 
+import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.StreamListener;
@@ -51,6 +52,19 @@ abstract class AbstractShmStream {
 
     /** The stream's tracers, told of every message in and out. */
     abstract StatsTraceContext stats();
+
+    /** Ends the stream now (both sides' {@code cancel}). */
+    public abstract void cancel(Status status);
+
+    /** The bytes of an outbound message; null (and the stream cancelled) when the marshaller fails. */
+    final byte[] outboundBytes(java.io.InputStream message) {
+        try {
+            return MessageBytes.read(message);
+        } catch (java.io.IOException e) {
+            cancel(Status.INTERNAL.withDescription("cannot read the message to send: " + e.getMessage()).withCause(e));
+            return null;
+        }
+    }
 
     /** A MESSAGE frame for this stream, from the connection's thread. */
     final void inboundMessage(byte[] message) throws ProtocolException {

@@ -16,7 +16,6 @@ import io.grpc.internal.ClientStreamListener.RpcProgress;
 import io.grpc.internal.InsightBuilder;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.StreamListener;
-import java.io.IOException;
 import java.io.InputStream;
 import java.util.concurrent.TimeUnit;
 
@@ -87,11 +86,8 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
 
     @Override
     public void writeMessage(InputStream message) {
-        byte[] bytes;
-        try {
-            bytes = MessageBytes.read(message);
-        } catch (IOException e) {
-            cancel(Status.INTERNAL.withDescription("cannot read the message to send").withCause(e));
+        byte[] bytes = outboundBytes(message);
+        if (bytes == null) {
             return;
         }
         if (bytes.length > maxOutboundMessageSize) {

@@ -9,7 +9,6 @@ import io.grpc.internal.ServerStream;
 import io.grpc.internal.ServerStreamListener;
 import io.grpc.internal.StatsTraceContext;
 import io.grpc.internal.StreamListener;
-import java.io.IOException;
 import java.io.InputStream;
 
 /** The server side of one call on a {@link ShmServerTransport}. Thread-safety: as {@link ServerStream}. */
@@ -51,11 +50,8 @@ final class ShmServerStream extends AbstractShmStream implements ServerStream {
 
     @Override
     public void writeMessage(InputStream message) {
-        byte[] bytes;
-        try {
-            bytes = MessageBytes.read(message);
-        } catch (IOException e) {
-            cancel(Status.INTERNAL.withDescription("cannot read the message to send").withCause(e));
+        byte[] bytes = outboundBytes(message);
+        if (bytes == null) {
             return;
         }
         send(FrameDescriptor.MESSAGE, bytes, true, null);
