@@ -241,14 +241,9 @@ final class ControlServer implements AutoCloseable {
                     sendAssign(List.of(), Map.of());
                     receiveSegments(in);
                 } else {
-                    Map<String, FileDescriptor> segments;
-                    try {
-                        segments = supervisor.segmentsFor(slot);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                    sendAssign(slot.role.equals("edge") ? listeners.all() : List.of(), segments);
+                    // no broker segments: an edge or compute worker talks to others only over the gRPC-over-shm
+                    // connections the gateway makes for it (Connection frames), so it holds no other ring
+                    sendAssign(slot.role.equals("edge") ? listeners.all() : List.of(), Map.of());
                 }
                 socket.setSoTimeout(0);
                 Envelope frame;
@@ -320,7 +315,6 @@ final class ControlServer implements AutoCloseable {
                     .setMesh(supervisor.mesh())
                     .setInstanceId(slot.id)
                     .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
-                    .setReplyRing(slot.replyRing)
                     .setMember(slot.member)
                     .setGeneration(supervisor.generation());
             for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {

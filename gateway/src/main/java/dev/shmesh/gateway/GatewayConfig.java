@@ -67,13 +67,9 @@ public interface GatewayConfig {
         @WithDefault("true")
         boolean enabled();
 
-        /** Compute workers (no listener; they compute jobs from the shm ring). */
+        /** Compute workers (no listener; the edge workers call them over gRPC on shared memory). */
         @WithDefault("1")
         int computes();
-
-        /** How long an edge or compute worker's Assign waits for the broker's segments. */
-        @WithDefault("30s")
-        Duration segmentsTimeout();
     }
 
     /** The mesh's listening socket. */

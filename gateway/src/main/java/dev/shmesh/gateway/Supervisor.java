@@ -262,7 +262,6 @@ final class Supervisor {
     // --- shared-memory segments: the broker hands them over, the gateway hands them on -------------------
 
     private Map<String, java.io.FileDescriptor> segments; // guarded by this; null until the broker sent them
-    private final boolean[] replyRingsInUse = new boolean[64];
     private java.util.function.Consumer<Map<String, java.io.FileDescriptor>> segmentsListener = s -> { };
 
     /** The broker's segments arrived (again, after a broker restart: the same files, re-attached). */
@@ -282,58 +281,6 @@ final class Supervisor {
     /** Registers who wants to know about new segments (the /metrics counters reader). */
     synchronized void onSegments(java.util.function.Consumer<Map<String, java.io.FileDescriptor>> listener) {
         this.segmentsListener = listener;
-    }
-
-    /**
-     * The segments a worker of {@code role} gets, waiting for the broker up to the configured timeout.
-     * Edge workers get the jobs ring and one reply ring of their own (allocated here, freed on disconnect);
-     * compute workers get jobs, leases and every reply ring.
-     *
-     * @return name to fd, in hand-over order; empty when there is no broker
-     */
-    synchronized Map<String, java.io.FileDescriptor> segmentsFor(WorkerSlot slot) throws InterruptedException {
-        if (!config.broker().enabled()) {
-            return Map.of(); // in container mode: no broker container is expected
-        }
-        long deadline = System.nanoTime() + config.broker().segmentsTimeout().toNanos();
-        while (segments == null) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                LOG.warnf("%s: no segments from the broker within %s; it starts without shared memory", slot.id,
-                        config.broker().segmentsTimeout());
-                return Map.of();
-            }
-            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
-        Map<String, java.io.FileDescriptor> out = new LinkedHashMap<>();
-        switch (slot.role) {
-            case "edge" -> {
-                int ring = -1;
-                for (int i = 0; i < replyRingsInUse.length && segments.containsKey("replies-" + i); i++) {
-                    if (!replyRingsInUse[i]) {
-                        ring = i;
-                        break;
-                    }
-                }
-                if (ring < 0) {
-                    LOG.warnf("%s: every reply ring is in use; it serves without digests", slot.id);
-                    return Map.of();
-                }
-                replyRingsInUse[ring] = true;
-                slot.replyRing = ring;
-                out.put("jobs", segments.get("jobs"));
-                out.put("replies", segments.get("replies-" + ring));
-                out.put("counters", segments.get("counters"));
-            }
-            case "compute" -> segments.forEach((name, fd) -> {
-                if (name.equals("jobs") || name.equals("leases") || name.equals("counters")
-                        || name.startsWith("replies-")) {
-                    out.put(name, fd);
-                }
-            });
-            default -> { }
-        }
-        return out;
     }
 
     synchronized void onReady(WorkerSlot slot, ControlServer.PeerSession session) {
@@ -393,10 +340,6 @@ final class Supervisor {
             slot.session = null;
             if (brokerSession == session) {
                 brokerSession = null;
-            }
-            if (slot.replyRing >= 0) {
-                replyRingsInUse[slot.replyRing] = false;
-                slot.replyRing = -1;
             }
             if (containerMode && slots.get(slot.id) == slot) {
                 // the container runtime owns its lifecycle; a restarted container connects anew, as a new member

@@ -51,8 +51,6 @@ final class WorkerSlot {
     PeerHealth health;
     /** The mesh member id of the current process (see Assign.member); 0 before the first spawn. */
     long member;
-    /** The reply ring index an edge worker holds, or -1. */
-    int replyRing = -1;
     int restarts;
     int consecutiveFailures;
     String lastExit;

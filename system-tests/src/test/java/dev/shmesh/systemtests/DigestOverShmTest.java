@@ -105,6 +105,11 @@ class DigestOverShmTest {
                 bigChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
             assertTrue(segments(meshName).size() > 3, "the broker's segments exist while the mesh runs");
+            // least privilege: the edge holds its listener and no broker segment, the compute nothing at all; they
+            // talk only over the connection the gateway made between them
+            JsonNode status = mesh.status();
+            assertEquals(List.of("http"), fieldNames(mesh.worker(status, "worker-1").get("health").get("fds")));
+            assertEquals(List.of(), fieldNames(mesh.worker(status, "compute-1").get("health").get("fds")));
             mesh.gateway.destroy();
             assertTrue(mesh.gateway.waitFor(30, TimeUnit.SECONDS));
         }
@@ -163,6 +168,12 @@ class DigestOverShmTest {
             assertEquals(200, r.statusCode(), r.body());
             assertEquals(hex("sha-256", "after".getBytes()), Mesh.JSON.readTree(r.body()).get("digest").asText());
         }
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static long inFlight(Mesh mesh, JsonNode status, String id) {

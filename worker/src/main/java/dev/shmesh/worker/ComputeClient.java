@@ -44,6 +44,8 @@ final class ComputeClient {
                 // a 4 MiB request must stay buffered to be retried on another compute worker
                 .perRpcBufferLimit(2L * Digests.MAX_DATA).retryBufferSize(16L * Digests.MAX_DATA)
                 .maxInboundMessageSize(64 << 10)
+                // replies complete a future whose callback hops to the Vert.x context: no need for another hop first
+                .directExecutor()
                 .build();
         this.stub = ComputeGrpc.newFutureStub(channel);
     }

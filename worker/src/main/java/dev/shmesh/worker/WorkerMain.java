@@ -187,6 +187,7 @@ public class WorkerMain implements QuarkusApplication {
         ComputeService service = new ComputeService(WorkerIdentity.id());
         io.grpc.Server server = dev.shmesh.grpc.shm.ShmServerBuilder.forHandedConnections(handed)
                 .maxInboundMessageSize(Digests.MAX_DATA + (64 << 10))
+                // grpc-java's default executor, not direct: a digest of 4 MiB must not hold up the connection's thread
                 .addService(service).build().start();
         armSeccompIfAsked();
         channel.info(() -> java.util.Map.of("compute.digests", Long.toString(service.done()),

@@ -15,8 +15,11 @@ public final class ShmGrpc {
     public static final int DEFAULT_MAX_INBOUND_MESSAGE_SIZE = 4 << 20;
     /** Largest inbound header or trailer block, as grpc-java's default header list size. */
     public static final int DEFAULT_MAX_INBOUND_METADATA_SIZE = 8 << 10;
-    /** Spins of a connection's thread on an empty ring before it parks on the ring's futex. */
-    public static final int DEFAULT_SPINS = 20_000;
+    /**
+     * Spins of a connection's thread on an empty ring before it parks on the ring's futex (it yields the CPU every 256
+     * spins); {@code -Dshmesh.grpc.spins} changes the default of every builder in the JVM.
+     */
+    public static final int DEFAULT_SPINS = Integer.getInteger("shmesh.grpc.spins", 20_000);
 
     private ShmGrpc() {}
 }
