@@ -403,6 +403,57 @@ class ShmTransportTest {
     }
 
     @Test
+    void theServersStreamLimitRefusesTheCallBeyondItAndAdmitsOnceOneEnds() throws Exception {
+        Path socket = dir.resolve("s.sock");
+        TestService service = new TestService("r");
+        server(ShmServerBuilder.forPath(socket).maxConcurrentCallsPerConnection(1).addService(service.definition()));
+        ManagedChannel ch = channel(socket);
+        List<byte[]> got = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch holding = new CountDownLatch(1);
+        ClientCall<byte[], byte[]> hold = ch.newCall(TestService.HOLD, CallOptions.DEFAULT);
+        CompletableFuture<Status> held = new CompletableFuture<>();
+        hold.start(new ClientCall.Listener<>() {
+            @Override
+            public void onMessage(byte[] message) {
+                got.add(message);
+                holding.countDown();
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                held.complete(status);
+            }
+        }, new Metadata());
+        hold.sendMessage(new byte[0]);
+        hold.halfClose();
+        hold.request(1);
+        assertTrue(holding.await(30, TimeUnit.SECONDS));
+        StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                () -> echo(ch, "second"));
+        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().contains("1 concurrent streams"), e.getStatus().toString());
+        hold.cancel("done holding", null);
+        assertEquals(Status.Code.CANCELLED, held.get(30, TimeUnit.SECONDS).getCode());
+        assertEquals("r:third", echo(ch, "third"), "a stream is free again");
+    }
+
+    @Test
+    void pickFirstSendsEveryCallToOneReplica() throws Exception {
+        Path svc = dir.resolve("catalog");
+        Files.createDirectories(svc);
+        server(ShmServerBuilder.forPath(svc.resolve("a.sock")).addService(new TestService("a").definition()));
+        server(ShmServerBuilder.forPath(svc.resolve("b.sock")).addService(new TestService("b").definition()));
+        ManagedChannel ch = ShmChannelBuilder.forTarget("shm:///catalog").directory(dir)
+                .defaultLoadBalancingPolicy("pick_first").build();
+        channels.add(ch);
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            seen.add(echo(ch, "x").split(":")[0]);
+        }
+        assertEquals(1, seen.size(), "one replica takes every call: " + seen);
+    }
+
+    @Test
     void theStandardHealthServiceAnswersOverSharedMemory() throws Exception {
         Path socket = dir.resolve("s.sock");
         HealthStatusManager health = new HealthStatusManager();
