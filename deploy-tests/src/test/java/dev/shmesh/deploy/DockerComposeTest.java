@@ -84,6 +84,8 @@ class DockerComposeTest {
                     .orElseThrow();
             assertEquals(name.equals("broker") ? "seccomp=deploy/seccomp/broker.json" : "seccomp=deploy/seccomp/worker.json",
                     profile, name + " seccomp profile");
+            assertEquals("1", w.path("environment").path("SHMESH_STRICT").asText(),
+                    name + " refuses to run if its in-JVM seccomp filter cannot be armed (strict)");
             assertEquals("/run/shmesh/control.sock", w.path("environment").path("SHMESH_CONTROL_SOCKET").asText());
             assertTrue(w.path("environment").path("SHMESH_TOKEN").asText().startsWith("${SHMESH_MESH_TOKEN"),
                     name + " SHMESH_TOKEN comes from SHMESH_MESH_TOKEN");

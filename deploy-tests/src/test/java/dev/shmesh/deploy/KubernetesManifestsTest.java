@@ -103,6 +103,10 @@ class KubernetesManifestsTest {
         long computes = names.stream().filter(n -> n.startsWith("compute-")).count();
         assertEquals(2 + workers().size() + computes, names.size(), "only gateway, broker, worker-N and compute-N: " + names);
         for (Container c : pod().getContainers()) {
+            if (!c.getName().equals("gateway")) {
+                assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("SHMESH_STRICT") && "1".equals(e.getValue())),
+                        c.getName() + " refuses to run if its in-JVM seccomp filter cannot be armed (strict)");
+            }
             if (c.getName().equals("broker") || c.getName().startsWith("compute-")) {
                 String role = c.getName().equals("broker") ? "broker" : "compute";
                 assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("SHMESH_ROLE") && role.equals(e.getValue())),

@@ -108,8 +108,7 @@ final class PolicyParser {
                         String sys = w[1];
                         SyscallTable.require(sys);
                         if (w[0].equals("startup")) {
-                            need(w, 2);
-                            startup.put(sys, new SyscallRule(sys, Action.ALLOW, 0, List.of(), reason));
+                            startup.put(sys, new SyscallRule(sys, Action.ALLOW, 0, conditions(w, 2), reason));
                             continue;
                         }
                         if (touched.add(sys)) {

@@ -128,7 +128,7 @@ public record SandboxPolicy(
 
     /**
      * The policy a container runtime applies from exec on: these rules, with each {@code startup} syscall
-     * allowed unconditionally (replacing its rules). It is the outer filter; the in-JVM filter armed later is
+     * allowed (replacing its rules), under the startup line's argument conditions if it has any. It is the outer filter; the in-JVM filter armed later is
      * the inner, stricter one, and both stay in force (seccomp filters only stack).
      */
     public SandboxPolicy containerProfile() {
@@ -137,7 +137,8 @@ public record SandboxPolicy(
             byName.computeIfAbsent(r.name(), k -> new java.util.ArrayList<>()).add(r);
         }
         for (SyscallRule s : startupRules) {
-            byName.put(s.name(), List.of(new SyscallRule(s.name(), Action.ALLOW, 0, List.of(), "startup: " + s.reason())));
+            byName.put(s.name(), List.of(new SyscallRule(s.name(), Action.ALLOW, 0, s.conditions(),
+                    "startup: " + s.reason())));
         }
         List<SyscallRule> merged = byName.values().stream().flatMap(List::stream).toList();
         return new SandboxPolicy(name, namespaces, uid, gid, keepCapabilities, rlimits, mounts, defaultErrno, merged, List.of());

@@ -50,4 +50,16 @@ class ContainerProfileTest {
         assertEquals("ok -", probe.results.get("jvm_gc"), probe.describe());
         assertTrue(probe.results.containsKey("done"), probe.describe());
     }
+
+    @Test
+    void theContainerProfilesLetTheJvmCreateOnlyUnixSocketsAtBoot() {
+        for (String name : List.of("worker", "broker")) {
+            List<SandboxPolicy.SyscallRule> socket = SandboxPolicy.named(name).containerProfile().rulesFor("socket");
+            assertEquals(1, socket.size(), name + ": " + socket);
+            assertEquals(List.of(new SandboxPolicy.ArgCondition(0, SandboxPolicy.Op.EQ, 1, 0)), socket.get(0).conditions(),
+                    name + ": socket(AF_UNIX, ...) only, for the control connection");
+            assertTrue(SandboxPolicy.named(name).rulesFor("socket").stream()
+                    .noneMatch(r -> r.action() == SandboxPolicy.Action.ALLOW), name + ": the in-JVM filter denies socket()");
+        }
+    }
 }
