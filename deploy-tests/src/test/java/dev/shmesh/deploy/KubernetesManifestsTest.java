@@ -104,6 +104,10 @@ class KubernetesManifestsTest {
         assertEquals(2 + workers().size() + computes, names.size(), "only gateway, broker, worker-N and compute-N: " + names);
         for (Container c : pod().getContainers()) {
             if (!c.getName().equals("gateway")) {
+                // the pod's containers share one network namespace: the in-JVM filter is the network barrier
+                String policy = c.getName().equals("broker") ? "broker" : "worker";
+                assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("SHMESH_SECCOMP") && policy.equals(e.getValue())),
+                        c.getName() + " arms the in-JVM seccomp policy " + policy);
                 assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("SHMESH_STRICT") && "1".equals(e.getValue())),
                         c.getName() + " refuses to run if its in-JVM seccomp filter cannot be armed (strict)");
             }
