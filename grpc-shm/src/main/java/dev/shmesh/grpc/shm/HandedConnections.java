@@ -1,11 +1,7 @@
 package dev.shmesh.grpc.shm;
 
-import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
-import io.grpc.Status;
-import io.grpc.StatusOr;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -94,43 +90,32 @@ public final class HandedConnections {
         };
     }
 
-    private final class Resolver extends NameResolver {
-        private final String service;
-        private Listener2 listener;
+    private final class Resolver extends ReplicaResolver {
         private final Runnable watcher = this::resolve;
 
         Resolver(String service) {
-            this.service = service;
+            super(service);
         }
 
         @Override
-        public String getServiceAuthority() {
-            return service;
+        List<ShmAddress> replicas() {
+            return HandedConnections.this.replicas(service).stream().map(r -> ShmAddress.named(service, r)).toList();
+        }
+
+        @Override
+        String whyNone() {
+            return "none has been handed to this process";
         }
 
         @Override
         public void start(Listener2 listener) {
-            this.listener = listener;
             watchers.add(watcher);
-            resolve();
+            super.start(listener);
         }
 
         @Override
         public void refresh() {
             resolve();
-        }
-
-        private synchronized void resolve() {
-            List<EquivalentAddressGroup> groups = new ArrayList<>();
-            for (String r : replicas(service)) {
-                groups.add(new EquivalentAddressGroup(ShmAddress.named(service, r)));
-            }
-            if (groups.isEmpty()) {
-                listener.onError(Status.UNAVAILABLE.withDescription("no replica of service " + service
-                        + " has been handed to this process"));
-                return;
-            }
-            listener.onResult(ResolutionResult.newBuilder().setAddressesOrError(StatusOr.fromValue(groups)).build());
         }
 
         @Override

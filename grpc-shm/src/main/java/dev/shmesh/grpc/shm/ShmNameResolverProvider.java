@@ -1,12 +1,9 @@
 package dev.shmesh.grpc.shm;
 
-import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
-import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -50,56 +47,41 @@ public final class ShmNameResolverProvider extends ShmSchemeResolverProvider {
     }
 
     /** Lists one service's sockets. */
-    private static final class DirectoryResolver extends NameResolver {
+    private static final class DirectoryResolver extends ReplicaResolver {
         private final Path serviceDir;
-        private final String service;
         private final ScheduledExecutorService timer;
-        private Listener2 listener;
         private ScheduledFuture<?> refresher;
-        private List<EquivalentAddressGroup> last;
 
         DirectoryResolver(Path serviceDir, String service, ScheduledExecutorService timer) {
+            super(service);
             this.serviceDir = serviceDir;
-            this.service = service;
             this.timer = timer;
         }
 
         @Override
-        public String getServiceAuthority() {
-            return service;
+        List<ShmAddress> replicas() {
+            try (Stream<Path> files = Files.list(serviceDir)) {
+                return files.filter(p -> p.getFileName().toString().endsWith(".sock")).sorted().map(ShmAddress::new)
+                        .toList();
+            } catch (IOException e) {
+                return List.of(); // no directory yet: no replica
+            }
+        }
+
+        @Override
+        String whyNone() {
+            return "no *.sock in " + serviceDir;
         }
 
         @Override
         public void start(Listener2 listener) {
-            this.listener = listener;
-            resolve();
+            super.start(listener);
             refresher = timer.scheduleWithFixedDelay(this::resolve, REFRESH_MILLIS, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
         }
 
         @Override
         public void refresh() {
             timer.execute(this::resolve);
-        }
-
-        private synchronized void resolve() {
-            List<EquivalentAddressGroup> groups = new ArrayList<>();
-            try (Stream<Path> files = Files.list(serviceDir)) {
-                files.filter(p -> p.getFileName().toString().endsWith(".sock")).sorted()
-                        .forEach(p -> groups.add(new EquivalentAddressGroup(new ShmAddress(p))));
-            } catch (IOException e) {
-                // no directory yet: no replica
-            }
-            if (groups.equals(last)) {
-                return;
-            }
-            last = groups;
-            if (groups.isEmpty()) {
-                listener.onError(Status.UNAVAILABLE.withDescription("no replica of service " + service + ": no *.sock in "
-                        + serviceDir));
-                return;
-            }
-            listener.onResult(ResolutionResult.newBuilder().setAddressesOrError(
-                    io.grpc.StatusOr.fromValue(groups)).build());
         }
 
         @Override

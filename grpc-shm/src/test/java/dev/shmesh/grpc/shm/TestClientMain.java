@@ -16,6 +16,6 @@ public final class TestClientMain {
         it.next();
         System.out.println("HOLDING");
         System.out.flush();
-        Thread.sleep(Long.MAX_VALUE);
+        new java.util.concurrent.CountDownLatch(1).await(); // held open until the test SIGKILLs this process
     }
 }
