@@ -438,6 +438,40 @@ class ShmTransportTest {
     }
 
     @Test
+    void aNewCallIsToldItIsReadySoACallerThatWaitsForOnReadyBeforeSendingGetsAnswered() throws Exception {
+        Path socket = dir.resolve("s.sock");
+        server(ShmServerBuilder.forPath(socket).addService(new TestService("r").definition()));
+        // a fresh channel: the call starts before its transport exists (buffered), as a proxy's first call does
+        ManagedChannel ch = channel(socket);
+        CompletableFuture<byte[]> answer = new CompletableFuture<>();
+        // a method type that may send more than one message: grpc-java tells only those onReady
+        ClientCall<byte[], byte[]> call = ch.newCall(TestService.method("Echo", io.grpc.MethodDescriptor.MethodType.UNKNOWN),
+                CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS));
+        AtomicInteger readies = new AtomicInteger();
+        call.start(new ClientCall.Listener<>() {
+            @Override
+            public void onReady() {
+                if (readies.getAndIncrement() == 0) {
+                    call.sendMessage("waited".getBytes(StandardCharsets.UTF_8));
+                    call.halfClose();
+                }
+            }
+
+            @Override
+            public void onMessage(byte[] message) {
+                answer.complete(message);
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                answer.completeExceptionally(status.asRuntimeException());
+            }
+        }, new Metadata());
+        call.request(1);
+        assertEquals("r:waited", new String(answer.get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+    }
+
+    @Test
     void pickFirstSendsEveryCallToOneReplica() throws Exception {
         Path svc = dir.resolve("catalog");
         Files.createDirectories(svc);

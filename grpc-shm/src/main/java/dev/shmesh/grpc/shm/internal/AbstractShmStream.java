@@ -137,6 +137,20 @@ abstract class AbstractShmStream {
         }
     }
 
+    /**
+     * The first {@code onReady} of the stream, once its listener is set: a transport tells a new stream it may send
+     * (grpc-java's transports all do). Without it a caller that waits for {@code onReady} before its first message or
+     * its half-close, as a proxy does when a call starts before its transport exists, would wait forever.
+     */
+    final void readyOnStart() {
+        synchronized (this) {
+            if (!closed && isReadyLocked()) {
+                sync.executeLater(() -> listener().onReady());
+            }
+        }
+        sync.drain();
+    }
+
     /** A WINDOW_UPDATE for this stream: sends what waited for it, and calls {@code onReady} if it became ready. */
     final void windowUpdate(int bytes) throws ProtocolException {
         synchronized (this) {

@@ -82,6 +82,7 @@ final class ShmClientStream extends AbstractShmStream implements ClientStream {
             }
         }
         sync.drain();
+        readyOnStart();
     }
 
     @Override

@@ -194,6 +194,7 @@ final class ShmServerTransport implements ServerTransport, ShmConnection.Listene
         }
         Metadata md = headers.metadata();
         listener.streamCreated(stream, headers.method(), md);
+        stream.readyOnStart();
     }
 
     @Override
