@@ -41,9 +41,7 @@ public final class RouteTable {
         this.grpc = Collections.unmodifiableMap(new TreeMap<>(grpc));
         this.http = Collections.unmodifiableMap(new TreeMap<>(http));
         this.prefixes = http.keySet().stream()
-                .sorted(Comparator.comparingInt(String::length)
-                        .reversed()
-                        .thenComparing(Comparator.naturalOrder()))
+                .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
                 .toArray(String[]::new);
         this.prefixOwners = Arrays.stream(prefixes).map(http::get).toArray(String[]::new);
         TreeSet<String> all = new TreeSet<>(grpc.values());
@@ -345,15 +343,15 @@ public final class RouteTable {
         }
 
         private static void claim(Map<String, String> routes, String what, String key, String meshService) {
-            if (!MeshFileParser.SERVICE_NAME.matcher(meshService == null ? "" : meshService)
+            if (!MeshFileParser.SERVICE_NAME
+                    .matcher(meshService == null ? "" : meshService)
                     .matches()) {
                 throw new IllegalArgumentException("not a mesh service name: meshService=" + meshService);
             }
             String owner = routes.putIfAbsent(key, meshService);
             if (owner != null && !owner.equals(meshService)) {
-                throw new IllegalArgumentException(
-                        what + " claimed by two services: " + what + "=" + key + ", services=" + owner + ","
-                                + meshService);
+                throw new IllegalArgumentException(what + " claimed by two services: " + what + "=" + key
+                        + ", services=" + owner + "," + meshService);
             }
         }
 

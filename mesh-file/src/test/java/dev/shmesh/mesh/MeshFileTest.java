@@ -39,7 +39,8 @@ class MeshFileTest {
         Path examples = file.getParent();
 
         assertEquals("demo", mesh.mesh());
-        assertEquals(List.of(new Listener("public", "127.0.0.1", 8080, EnumSet.allOf(Protocol.class))), mesh.listeners());
+        assertEquals(
+                List.of(new Listener("public", "127.0.0.1", 8080, EnumSet.allOf(Protocol.class))), mesh.listeners());
         assertEquals(new Edge(2), mesh.edge());
         assertEquals(file, mesh.source());
         assertEquals(
@@ -90,45 +91,45 @@ class MeshFileTest {
     @Test
     void everyKeyReadsIntoTheModel() throws MeshFileException {
         MeshFile mesh = MeshFile.parse("""
-                mesh: shop-2
-                listeners:
-                  - name: public
-                    address: 0.0.0.0
-                    port: 8080
-                  - name: grpc-only
-                    address: "::1"
-                    port: 9000
-                    protocols: [grpc, h2c]
-                edge:
-                  replicas: 3
-                services:
-                  - name: shop
-                    artifact: /opt/shop/shop.jar
-                    replicas: 4
-                    exposure: public
-                    grpc: [shop.v1.Cart, Orders]
-                    http: [/cart/, /orders]
-                    calls: [stock]
-                    listen: 9090
-                    sandbox:
-                      syscalls: [io_uring_setup, io_uring_enter]
-                      paths: [/etc/ssl/certs, /usr/share//zoneinfo/]
-                    resources:
-                      heap: 256m
-                      memory: 512Mi
-                      pids: 256
-                      cpus: 1.5
-                    env:
-                      ZED: last
-                      GREETING: 'hello: world'
-                      EMPTY: ""
-                  - name: stock
-                    artifact: ../stock/stock.jar
-                    resources: {heap: 2G, memory: 1048576, cpus: 2}
-                  - name: third
-                    artifact: third.jar
-                    resources: {heap: 64k, memory: "3Gi"}
-                """, dir.resolve("conf/shmesh.yaml"));
+            mesh: shop-2
+            listeners:
+              - name: public
+                address: 0.0.0.0
+                port: 8080
+              - name: grpc-only
+                address: "::1"
+                port: 9000
+                protocols: [grpc, h2c]
+            edge:
+              replicas: 3
+            services:
+              - name: shop
+                artifact: /opt/shop/shop.jar
+                replicas: 4
+                exposure: public
+                grpc: [shop.v1.Cart, Orders]
+                http: [/cart/, /orders]
+                calls: [stock]
+                listen: 9090
+                sandbox:
+                  syscalls: [io_uring_setup, io_uring_enter]
+                  paths: [/etc/ssl/certs, /usr/share//zoneinfo/]
+                resources:
+                  heap: 256m
+                  memory: 512Mi
+                  pids: 256
+                  cpus: 1.5
+                env:
+                  ZED: last
+                  GREETING: 'hello: world'
+                  EMPTY: ""
+              - name: stock
+                artifact: ../stock/stock.jar
+                resources: {heap: 2G, memory: 1048576, cpus: 2}
+              - name: third
+                artifact: third.jar
+                resources: {heap: 64k, memory: "3Gi"}
+            """, dir.resolve("conf/shmesh.yaml"));
 
         assertEquals("shop-2", mesh.mesh());
         assertEquals(
@@ -153,16 +154,21 @@ class MeshFileTest {
                 shop.sandbox());
         assertEquals(
                 new Resources(
-                        OptionalLong.of(256L << 20), OptionalLong.of(512L << 20), OptionalInt.of(256), OptionalDouble.of(1.5)),
+                        OptionalLong.of(256L << 20),
+                        OptionalLong.of(512L << 20),
+                        OptionalInt.of(256),
+                        OptionalDouble.of(1.5)),
                 shop.resources());
         assertEquals(List.of("ZED", "GREETING", "EMPTY"), List.copyOf(shop.env().keySet()), "env keeps file order");
         assertEquals("hello: world", shop.env().get("GREETING"));
         assertEquals("", shop.env().get("EMPTY"));
 
         ServiceSpec stock = mesh.service("stock").orElseThrow();
-        assertEquals(dir.resolve("stock/stock.jar"), stock.artifact(), "relative to the mesh file's directory, normalized");
         assertEquals(
-                new Resources(OptionalLong.of(2L << 30), OptionalLong.of(1048576), OptionalInt.empty(), OptionalDouble.of(2)),
+                dir.resolve("stock/stock.jar"), stock.artifact(), "relative to the mesh file's directory, normalized");
+        assertEquals(
+                new Resources(
+                        OptionalLong.of(2L << 30), OptionalLong.of(1048576), OptionalInt.empty(), OptionalDouble.of(2)),
                 stock.resources());
         assertEquals(Exposure.INTERNAL, stock.exposure());
 
@@ -176,7 +182,8 @@ class MeshFileTest {
     void defaultsFillWhatTheFileLeavesOut() throws MeshFileException {
         MeshFile mesh = MeshFile.parse("services:\n  - name: demo\n    artifact: demo.jar\n", null);
         assertEquals("default", mesh.mesh());
-        assertEquals(List.of(new Listener("public", "127.0.0.1", 8080, EnumSet.allOf(Protocol.class))), mesh.listeners());
+        assertEquals(
+                List.of(new Listener("public", "127.0.0.1", 8080, EnumSet.allOf(Protocol.class))), mesh.listeners());
         assertEquals(Listener.DEFAULT, mesh.listeners().getFirst());
         assertEquals(new Edge(2), mesh.edge());
         assertEquals(null, mesh.source());
@@ -195,15 +202,21 @@ class MeshFileTest {
     @Test
     void withoutASourceArtifactsResolveAgainstTheCurrentDirectory() throws MeshFileException {
         MeshFile mesh = MeshFile.parse("services:\n  - name: demo\n    artifact: a/../demo.jar\n", null);
-        assertEquals(Path.of("").toAbsolutePath().resolve("demo.jar"), mesh.services().getFirst().artifact());
+        assertEquals(
+                Path.of("").toAbsolutePath().resolve("demo.jar"),
+                mesh.services().getFirst().artifact());
     }
 
     @Test
     void aRelativeSourceAnchorsArtifactsAtItsAbsoluteDirectory() throws MeshFileException {
         MeshFile mesh = MeshFile.parse("services:\n  - name: demo\n    artifact: demo.jar\n", Path.of("shmesh.yaml"));
-        assertEquals(Path.of("").toAbsolutePath().resolve("demo.jar"), mesh.services().getFirst().artifact());
+        assertEquals(
+                Path.of("").toAbsolutePath().resolve("demo.jar"),
+                mesh.services().getFirst().artifact());
         mesh = MeshFile.parse("services:\n  - name: demo\n    artifact: demo.jar\n", Path.of("conf/shmesh.yaml"));
-        assertEquals(Path.of("").toAbsolutePath().resolve("conf/demo.jar"), mesh.services().getFirst().artifact());
+        assertEquals(
+                Path.of("").toAbsolutePath().resolve("conf/demo.jar"),
+                mesh.services().getFirst().artifact());
     }
 
     @Test
@@ -212,12 +225,25 @@ class MeshFileTest {
         ServiceSpec demo = mesh.services().getFirst();
         assertThrows(UnsupportedOperationException.class, () -> mesh.services().clear());
         assertThrows(UnsupportedOperationException.class, () -> demo.env().put("B", "c"));
-        assertThrows(UnsupportedOperationException.class, () -> demo.grpcServices().add("x.Y"));
-        assertThrows(UnsupportedOperationException.class, () -> mesh.listeners().getFirst().protocols().clear());
+        assertThrows(
+                UnsupportedOperationException.class, () -> demo.grpcServices().add("x.Y"));
+        assertThrows(
+                UnsupportedOperationException.class,
+                () -> mesh.listeners().getFirst().protocols().clear());
 
         Map<String, String> env = new LinkedHashMap<>(Map.of("A", "b"));
-        ServiceSpec copy = new ServiceSpec(demo.name(), demo.artifact(), 1, Exposure.INTERNAL, List.of(), List.of(),
-                List.of(), OptionalInt.empty(), SandboxSpec.NONE, Resources.NONE, env);
+        ServiceSpec copy = new ServiceSpec(
+                demo.name(),
+                demo.artifact(),
+                1,
+                Exposure.INTERNAL,
+                List.of(),
+                List.of(),
+                List.of(),
+                OptionalInt.empty(),
+                SandboxSpec.NONE,
+                Resources.NONE,
+                env);
         env.put("B", "c");
         assertEquals(Map.of("A", "b"), copy.env());
     }
@@ -244,13 +270,15 @@ class MeshFileTest {
         String services = "services:\n  - name: demo\n    artifact: demo.jar\n";
         Files.writeString(file, services + "#".repeat(MeshFile.MAX_BYTES) + "\n");
         MeshFileException e = assertThrows(MeshFileException.class, () -> MeshFile.parse(file));
-        assertEquals(file + ": the file is larger than 1 MiB (1048576 bytes), the limit for a mesh file",
+        assertEquals(
+                file + ": the file is larger than 1 MiB (1048576 bytes), the limit for a mesh file",
                 e.getMessage().lines().findFirst().orElseThrow());
         assertEquals(0, e.line());
 
         // the same text as a string, and a string of fewer chars but more UTF-8 bytes
         assertThrows(MeshFileException.class, () -> MeshFile.parse(Files.readString(file), null));
-        assertThrows(MeshFileException.class,
+        assertThrows(
+                MeshFileException.class,
                 () -> MeshFile.parse(services + "#" + "é".repeat(MeshFile.MAX_BYTES / 2), null));
     }
 
@@ -277,11 +305,11 @@ class MeshFileTest {
         Files.createDirectories(dir.resolve("dir.jar"));
         Path file = dir.resolve("shmesh.yaml");
         Files.writeString(file, """
-                services:
-                  - {name: a, artifact: a/target/a.jar}
-                  - {name: b, artifact: b/target/b.jar}
-                  - {name: c, artifact: dir.jar}
-                """);
+            services:
+              - {name: a, artifact: a/target/a.jar}
+              - {name: b, artifact: b/target/b.jar}
+              - {name: c, artifact: dir.jar}
+            """);
         MeshFile mesh = MeshFile.parse(file);
         assertEquals(
                 List.of(
@@ -304,9 +332,12 @@ class MeshFileTest {
         Files.writeString(jar, "PK");
         Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("---------"));
         MeshFile mesh = MeshFile.parse("services:\n  - {name: a, artifact: a.jar}\n", dir.resolve("shmesh.yaml"));
-        assumeFalse(Files.isReadable(jar), "runs as a user that can read a file of mode 000 (root): no unreadable file to test with");
+        assumeFalse(
+                Files.isReadable(jar),
+                "runs as a user that can read a file of mode 000 (root): no unreadable file to test with");
         assertEquals(
-                List.of("service 'a': artifact " + jar + " is not readable; build it first (./shmesh build) or fix the path"),
+                List.of("service 'a': artifact " + jar
+                        + " is not readable; build it first (./shmesh build) or fix the path"),
                 mesh.checkArtifacts());
     }
 }

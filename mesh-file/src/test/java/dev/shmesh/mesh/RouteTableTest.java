@@ -42,7 +42,8 @@ class RouteTableTest {
     void anUnroutedGrpcServiceHasANameButNoService() {
         assertEquals(Optional.empty(), table.serviceForGrpcPath("/shmesh.demo.v1.Compute/Digest"));
         assertEquals(of("shmesh.demo.v1.Compute"), table.grpcServiceName("/shmesh.demo.v1.Compute/Digest"));
-        assertEquals(Optional.empty(), table.serviceForGrpcPath("/shmesh.demo.v1.demo/Echo"), "names are case-sensitive");
+        assertEquals(
+                Optional.empty(), table.serviceForGrpcPath("/shmesh.demo.v1.demo/Echo"), "names are case-sensitive");
     }
 
     @Test
@@ -81,7 +82,8 @@ class RouteTableTest {
 
     @Test
     void theGrpcServicesAreListedSorted() {
-        assertEquals(List.of("Greeter", "shmesh.demo.v1.Demo", "shmesh.example.quotes.v1.Quotes"),
+        assertEquals(
+                List.of("Greeter", "shmesh.demo.v1.Demo", "shmesh.example.quotes.v1.Quotes"),
                 List.copyOf(table.grpcServices()));
         assertEquals(List.of("api", "archive", "demo", "hello", "quotes", "site"), List.copyOf(table.services()));
     }
@@ -93,7 +95,8 @@ class RouteTableTest {
         assertEquals(of("demo"), table.serviceForHttpPath("/v1/echo"));
         assertEquals(of("quotes"), table.serviceForHttpPath("/v1/quotes"));
         assertEquals(of("quotes"), table.serviceForHttpPath("/v1/quotes/today"));
-        assertEquals(of("quotes"), table.serviceForHttpPath("/v1/quotes/archive"), "'/v1/quotes/archive/' needs the slash");
+        assertEquals(
+                of("quotes"), table.serviceForHttpPath("/v1/quotes/archive"), "'/v1/quotes/archive/' needs the slash");
         assertEquals(of("archive"), table.serviceForHttpPath("/v1/quotes/archive/1999"));
         assertEquals(of("site"), table.serviceForHttpPath("/index.html"));
         assertEquals(of("site"), table.serviceForHttpPath("/"));
@@ -203,19 +206,33 @@ class RouteTableTest {
     @Test
     void theBuilderRefusesMalformedNamesAndPrefixes() {
         RouteTable.Builder b = RouteTable.builder();
-        assertEquals("not a full gRPC service name: fullServiceName=a..B",
-                assertThrows(IllegalArgumentException.class, () -> b.grpc("a..B", "one")).getMessage());
+        assertEquals(
+                "not a full gRPC service name: fullServiceName=a..B",
+                assertThrows(IllegalArgumentException.class, () -> b.grpc("a..B", "one"))
+                        .getMessage());
         assertThrows(IllegalArgumentException.class, () -> b.grpc(null, "one"));
         assertThrows(IllegalArgumentException.class, () -> b.grpc("a.B", "One"));
         assertThrows(IllegalArgumentException.class, () -> b.grpc("a.B", null));
-        assertEquals("HTTP prefix must not contain '//': prefix=/a//b",
-                assertThrows(IllegalArgumentException.class, () -> b.http("/a//b", "one")).getMessage());
+        assertEquals(
+                "HTTP prefix must not contain '//': prefix=/a//b",
+                assertThrows(IllegalArgumentException.class, () -> b.http("/a//b", "one"))
+                        .getMessage());
         assertThrows(IllegalArgumentException.class, () -> b.http("a/", "one"));
         assertThrows(IllegalArgumentException.class, () -> b.http(null, "one"));
     }
 
     private static ServiceSpec service(String name, Exposure exposure, List<String> grpc, List<String> http) {
-        return new ServiceSpec(name, Path.of("/" + name + ".jar"), 1, exposure, grpc, http, List.of(), OptionalInt.empty(),
-                SandboxSpec.NONE, Resources.NONE, Map.of());
+        return new ServiceSpec(
+                name,
+                Path.of("/" + name + ".jar"),
+                1,
+                exposure,
+                grpc,
+                http,
+                List.of(),
+                OptionalInt.empty(),
+                SandboxSpec.NONE,
+                Resources.NONE,
+                Map.of());
     }
 }
