@@ -75,8 +75,8 @@ final class MeshFileParser {
     static final Pattern MEMORY = Pattern.compile("([0-9]{1,19})(Ki|Mi|Gi)?");
     static final Pattern INTEGER = Pattern.compile("0|-?[1-9][0-9]*");
     static final Pattern DECIMAL = Pattern.compile("[0-9]+(\\.[0-9]+)?");
-    static final Pattern IPV4 =
-            Pattern.compile("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
+    static final Pattern IPV4 = Pattern.compile(
+            "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
     static final Set<String> RESERVED_SERVICE_NAMES = Set.of("edge", "gateway", "broker");
     static final String RESERVED_ENV_PREFIX = "SHMESH_";
     static final int MAX_REPLICAS = 64;
@@ -312,7 +312,12 @@ final class MeshFileParser {
         }
         if (root == null) {
             throw new MeshFileException(
-                    source, 0, 0, "", "the file has no YAML document", "a mesh file needs at least 'services:'; " + DOCS);
+                    source,
+                    0,
+                    0,
+                    "",
+                    "the file has no YAML document",
+                    "a mesh file needs at least 'services:'; " + DOCS);
         }
         return root;
     }
@@ -369,7 +374,8 @@ final class MeshFileParser {
                     "list at least one listener, or remove 'listeners:' for the default (127.0.0.1:8080)");
         }
         Map<String, String> names = new HashMap<>();
-        Map<String, Listener> endpoints = new HashMap<>();
+        // per port, the listeners by canonical address: a clash is found without comparing every pair
+        Map<Integer, Map<String, Listener>> bound = new HashMap<>();
         for (int i = 0; i < items.size(); i++) {
             String path = "listeners[" + i + "]";
             Node item = items.get(i);
@@ -403,17 +409,18 @@ final class MeshFileParser {
             });
             requireKeys(item, path, keys, "name", "address", "port");
             Listener listener = new Listener(name[0], address[0], port[0], protocols);
-            for (Listener other : endpoints.values()) {
-                if (other.port() == port[0] && sameSocket(other.address(), address[0])) {
-                    throw error(
-                            addressNode[0],
-                            path + ".address",
-                            address[0] + ":" + port[0] + " is already taken by listener " + quote(other.name())
-                                    + " (" + other.address() + ":" + other.port() + ")",
-                            "two listeners cannot bind the same port on overlapping addresses; change the port");
-                }
+            Map<String, Listener> onPort = bound.computeIfAbsent(port[0], p -> new HashMap<>());
+            String canonical = canonical(address[0]);
+            Listener other = clash(onPort, canonical);
+            if (other != null) {
+                throw error(
+                        addressNode[0],
+                        path + ".address",
+                        address[0] + ":" + port[0] + " is already taken by listener " + quote(other.name()) + " ("
+                                + other.address() + ":" + other.port() + ")",
+                        "two listeners cannot bind the same port on overlapping addresses; change the port");
             }
-            endpoints.put(listener.name(), listener);
+            onPort.put(canonical, listener);
             out.add(listener);
         }
     }
@@ -493,7 +500,11 @@ final class MeshFileParser {
                     }
                     String first = names.putIfAbsent(n, path);
                     if (first != null) {
-                        throw error(v, p, "service " + quote(n) + " is already declared at " + first, "give each service its own name");
+                        throw error(
+                                v,
+                                p,
+                                "service " + quote(n) + " is already declared at " + first,
+                                "give each service its own name");
                     }
                     name[0] = n;
                 }
@@ -504,26 +515,33 @@ final class MeshFileParser {
                     exposure[0] = Exposure.ofSpelling(s)
                             .orElseThrow(() -> error(v, p, quote(s) + " is not one of: public, internal", ""));
                 }
-                case "grpc" -> strings(v, p, grpc, grpcNodes, (s, n, ip) -> {
-                    if (!RouteTable.isGrpcServiceName(s)) {
-                        throw error(
-                                n,
-                                ip,
-                                quote(s) + " is not a full gRPC service name",
-                                "write package and service as in the .proto file, e.g. shmesh.demo.v1.Demo");
-                    }
-                });
-                case "http" -> strings(v, p, http, httpNodes, (s, n, ip) -> {
-                    String problem = RouteTable.httpPrefixProblem(s);
-                    if (problem != null) {
-                        throw error(n, ip, "HTTP prefix " + quote(s) + " " + problem, "write a path prefix such as /v1/");
-                    }
-                });
-                case "calls" -> strings(v, p, calls, new ArrayList<>(), (s, n, ip) -> {
-                    if (!SERVICE_NAME.matcher(s).matches()) {
-                        throw error(n, ip, quote(s) + " is not a service name", "name a service of this mesh file");
-                    }
-                });
+                case "grpc" ->
+                    strings(v, p, grpc, grpcNodes, (s, n, ip) -> {
+                        if (!RouteTable.isGrpcServiceName(s)) {
+                            throw error(
+                                    n,
+                                    ip,
+                                    quote(s) + " is not a full gRPC service name",
+                                    "write package and service as in the .proto file, e.g. shmesh.demo.v1.Demo");
+                        }
+                    });
+                case "http" ->
+                    strings(v, p, http, httpNodes, (s, n, ip) -> {
+                        String problem = RouteTable.httpPrefixProblem(s);
+                        if (problem != null) {
+                            throw error(
+                                    n,
+                                    ip,
+                                    "HTTP prefix " + quote(s) + " " + problem,
+                                    "write a path prefix such as /v1/");
+                        }
+                    });
+                case "calls" ->
+                    strings(v, p, calls, new ArrayList<>(), (s, n, ip) -> {
+                        if (!SERVICE_NAME.matcher(s).matches()) {
+                            throw error(n, ip, quote(s) + " is not a service name", "name a service of this mesh file");
+                        }
+                    });
                 case "listen" -> listen[0] = OptionalInt.of((int) integer(v, p, 1, 65535));
                 case "sandbox" -> sandbox[0] = sandbox(v, p);
                 case "resources" -> resources[0] = resources(v, p);
@@ -539,7 +557,8 @@ final class MeshFileParser {
                     throw error(
                             keyNode,
                             path + "." + key,
-                            "an internal service has no " + (key.equals("http") ? "HTTP routes" : "listener of its own"),
+                            "an internal service has no "
+                                    + (key.equals("http") ? "HTTP routes" : "listener of its own"),
                             "add 'exposure: public' to route to it from outside, or remove '" + key + "'");
                 }
             }
@@ -583,7 +602,11 @@ final class MeshFileParser {
     private Path artifact(Node v, String path) throws MeshFileException {
         String s = string(v, path);
         if (s.isBlank()) {
-            throw error(v, path, "the path is empty", "name the service's jar, e.g. demo/target/quarkus-app/quarkus-run.jar");
+            throw error(
+                    v,
+                    path,
+                    "the path is empty",
+                    "name the service's jar, e.g. demo/target/quarkus-app/quarkus-run.jar");
         }
         if (s.indexOf('\0') >= 0) {
             throw error(v, path, "the path contains a NUL character", "");
@@ -613,7 +636,11 @@ final class MeshFileParser {
             if (key.equals("syscalls")) {
                 strings(v, p, syscalls, new ArrayList<>(), (s, n, ip) -> {
                     if (!SYSCALL.matcher(s).matches()) {
-                        throw error(n, ip, quote(s) + " is not a syscall name ([a-z0-9_]+)", "write it as in man 2 syscalls, e.g. io_uring_setup");
+                        throw error(
+                                n,
+                                ip,
+                                quote(s) + " is not a syscall name ([a-z0-9_]+)",
+                                "write it as in man 2 syscalls, e.g. io_uring_setup");
                     }
                 });
             } else {
@@ -684,13 +711,15 @@ final class MeshFileParser {
         String s = string(v, path);
         Matcher m = HEAP.matcher(s);
         if (!m.matches()) {
-            throw error(v, path, quote(s) + " is not a heap size", "write it like -Xmx: digits and k, m or g, e.g. 256m");
+            throw error(
+                    v, path, quote(s) + " is not a heap size", "write it like -Xmx: digits and k, m or g, e.g. 256m");
         }
-        int shift = switch (Character.toLowerCase(m.group(2).charAt(0))) {
-            case 'k' -> 10;
-            case 'm' -> 20;
-            default -> 30;
-        };
+        int shift =
+                switch (Character.toLowerCase(m.group(2).charAt(0))) {
+                    case 'k' -> 10;
+                    case 'm' -> 20;
+                    default -> 30;
+                };
         return sized(v, path, s, m.group(1), shift);
     }
 
@@ -698,20 +727,27 @@ final class MeshFileParser {
         if (isScalar(v, Tag.INT)) {
             String s = ((ScalarNode) v).getValue();
             if (!INTEGER.matcher(s).matches() || s.startsWith("-") || s.length() > 19) {
-                throw error(v, path, quote(s) + " is not a memory size", "write bytes as decimal digits, or a quantity such as 512Mi");
+                throw error(
+                        v,
+                        path,
+                        quote(s) + " is not a memory size",
+                        "write bytes as decimal digits, or a quantity such as 512Mi");
             }
             return sized(v, path, s, s, 0);
         }
         String s = string(v, path);
         Matcher m = MEMORY.matcher(s);
         if (!m.matches()) {
-            throw error(v, path, quote(s) + " is not a memory size", "write bytes, or digits and Ki, Mi or Gi, e.g. 512Mi");
+            throw error(
+                    v, path, quote(s) + " is not a memory size", "write bytes, or digits and Ki, Mi or Gi, e.g. 512Mi");
         }
-        int shift = m.group(2) == null ? 0 : switch (m.group(2)) {
-            case "Ki" -> 10;
-            case "Mi" -> 20;
-            default -> 30;
-        };
+        int shift = m.group(2) == null
+                ? 0
+                : switch (m.group(2)) {
+                    case "Ki" -> 10;
+                    case "Mi" -> 20;
+                    default -> 30;
+                };
         return sized(v, path, s, m.group(1), shift);
     }
 
@@ -787,7 +823,8 @@ final class MeshFileParser {
                 String callee = s.calls().get(j);
                 String p = "services[" + i + "].calls[" + j + "]";
                 if (callee.equals(s.name())) {
-                    throw error(items.get(j), p, "a service does not call itself over the mesh", "remove " + quote(callee));
+                    throw error(
+                            items.get(j), p, "a service does not call itself over the mesh", "remove " + quote(callee));
                 }
                 if (!names.contains(callee)) {
                     throw error(
@@ -842,7 +879,12 @@ final class MeshFileParser {
     private Map<String, Node> fields(Node node, String path, String what, List<String> allowed, FieldHandler handler)
             throws MeshFileException {
         if (!(node instanceof MappingNode mapping)) {
-            throw typeError(node, path, what.equals("the document") ? "a mapping of keys (" + String.join(", ", ROOT_KEYS) + ")" : "a mapping (key: value)");
+            throw typeError(
+                    node,
+                    path,
+                    what.equals("the document")
+                            ? "a mapping of keys (" + String.join(", ", ROOT_KEYS) + ")"
+                            : "a mapping (key: value)");
         }
         Map<String, Node> keys = new LinkedHashMap<>();
         for (NodeTuple tuple : mapping.getValue()) {
@@ -864,7 +906,8 @@ final class MeshFileParser {
                 throw error(
                         keyNode,
                         path,
-                        "key " + quote(key) + " appears twice (first at line " + (first.getStartMark().getLine() + 1) + ")",
+                        "key " + quote(key) + " appears twice (first at line "
+                                + (first.getStartMark().getLine() + 1) + ")",
                         "keep one of them");
             }
             handler.accept(key, keyNode, tuple.getValueNode());
@@ -958,18 +1001,33 @@ final class MeshFileParser {
                 v,
                 path,
                 quote(s) + " is not an IP address",
-                "write an IPv4 or IPv6 literal (e.g. 127.0.0.1, 0.0.0.0, \"::1\") or localhost; host names are not resolved");
+                "write an IPv4 or IPv6 literal (e.g. 127.0.0.1, 0.0.0.0, \"::1\") or localhost; host names are not"
+                        + " resolved");
     }
 
-    /** Whether two listener addresses on one port could not both be bound. */
-    static boolean sameSocket(String a, String b) {
-        String ca = canonical(a);
-        String cb = canonical(b);
-        if (ca.equals(cb) || ca.equals("*") || cb.equals("*")) {
-            return true;
+    /**
+     * The listener already bound on this port (by canonical address) that a listener at {@code canonical} could not be
+     * bound beside: the same address, a wildcard and anything, {@code localhost} and a loopback address; or null.
+     */
+    private static Listener clash(Map<String, Listener> onPort, String canonical) {
+        if (onPort.isEmpty()) {
+            return null;
         }
-        return (ca.equals("localhost") && (cb.equals("127.0.0.1") || cb.equals("::1")))
-                || (cb.equals("localhost") && (ca.equals("127.0.0.1") || ca.equals("::1")));
+        if (canonical.equals("*")) {
+            return onPort.values().iterator().next();
+        }
+        for (String other :
+                switch (canonical) {
+                    case "localhost" -> List.of(canonical, "*", "127.0.0.1", "::1");
+                    case "127.0.0.1", "::1" -> List.of(canonical, "*", "localhost");
+                    default -> List.of(canonical, "*");
+                }) {
+            Listener l = onPort.get(other);
+            if (l != null) {
+                return l;
+            }
+        }
+        return null;
     }
 
     private static String canonical(String address) {
@@ -996,7 +1054,11 @@ final class MeshFileParser {
         }
         String s = ((ScalarNode) v).getValue();
         if (!INTEGER.matcher(s).matches()) {
-            throw error(v, path, quote(s) + " is not a decimal integer", "write plain digits, e.g. 8080 (no 0x, leading 0 or _)");
+            throw error(
+                    v,
+                    path,
+                    quote(s) + " is not a decimal integer",
+                    "write plain digits, e.g. 8080 (no 0x, leading 0 or _)");
         }
         long n;
         try {
@@ -1033,7 +1095,8 @@ final class MeshFileParser {
                 hint = "put it in quotes if you mean the text: \"" + clip(s.getValue()) + "\"";
             } else if (expected.equals("a string") && Tag.NULL.equals(v.getTag())) {
                 hint = "give it a value, or remove the key";
-            } else if (!expected.equals("a string") && Tag.STR.equals(v.getTag())
+            } else if (!expected.equals("a string")
+                    && Tag.STR.equals(v.getTag())
                     && DECIMAL.matcher(s.getValue()).matches()) {
                 hint = "write it without quotes: " + clip(s.getValue());
             } else if (Tag.NULL.equals(v.getTag())) {
