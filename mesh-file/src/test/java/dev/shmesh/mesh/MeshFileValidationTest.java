@@ -520,8 +520,11 @@ class MeshFileValidationTest {
                 24,
                 "listeners[1].address: localhost:8080 is already taken by listener 'a' (::1:8080)");
         MeshFile mesh = MeshFile.parse(
-                "listeners:\n  - {name: a, address: 127.0.0.1, port: 8080}\n  - {name: b, address: 127.0.0.2, port: 8080}\n"
-                        + "  - {name: c, address: '::1', port: 8080}\n  - {name: d, address: localhost, port: 8081}\n"
+                "listeners:\n"
+                        + "  - {name: a, address: 127.0.0.1, port: 8080}\n"
+                        + "  - {name: b, address: 127.0.0.2, port: 8080}\n"
+                        + "  - {name: c, address: '::1', port: 8080}\n"
+                        + "  - {name: d, address: localhost, port: 8081}\n"
                         + SERVICE,
                 SOURCE);
         assertEquals(4, mesh.listeners().size());
