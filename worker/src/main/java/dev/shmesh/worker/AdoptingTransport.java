@@ -35,9 +35,9 @@ import java.util.concurrent.ThreadFactory;
  */
 final class AdoptingTransport implements Transport {
     private final EpollTransport epoll = new EpollTransport();
-    private final HandedListeners.Listener listener;
+    private final dev.shmesh.service.HandedListener listener;
 
-    AdoptingTransport(HandedListeners.Listener listener) {
+    AdoptingTransport(dev.shmesh.service.HandedListener listener) {
         this.listener = listener;
     }
 

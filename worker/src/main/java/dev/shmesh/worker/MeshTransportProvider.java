@@ -14,7 +14,7 @@ public final class MeshTransportProvider implements VertxServiceProvider {
 
     @Override
     public void init(VertxBuilder builder) {
-        HandedListeners.Listener listener = HandedListeners.primary();
+        dev.shmesh.service.HandedListener listener = HandedListeners.primary();
         if (listener == null) {
             return; // standalone: Vert.x binds its own port as usual
         }

@@ -25,27 +25,10 @@ public final class WorkerIdentity {
     }
 
     private static String resolveId() {
-        String id = System.getenv("SHMESH_WORKER_ID");
-        if (id != null && !id.isBlank()) {
-            return id; // host mode: the gateway named the slot
+        try {
+            return dev.shmesh.service.WorkerEnvironment.current().instanceId();
+        } catch (IllegalArgumentException e) {
+            return "standalone-" + ProcessHandle.current().pid(); // WorkerMain reports the bad variable and exits
         }
-        if (System.getenv("SHMESH_CONTROL_SOCKET") != null) {
-            // container mode: one process per container, named after its role and hostname
-            String role = System.getenv().getOrDefault("SHMESH_ROLE", "edge");
-            return (role.equals("edge") ? "worker" : role) + "-" + hostname();
-        }
-        return "standalone-" + ProcessHandle.current().pid();
-    }
-
-    private static String hostname() {
-        String host = System.getenv("HOSTNAME");
-        if (host == null || host.isBlank()) {
-            try {
-                host = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).trim();
-            } catch (java.io.IOException e) {
-                host = Long.toString(ProcessHandle.current().pid());
-            }
-        }
-        return host;
     }
 }

@@ -1,4 +1,4 @@
-package dev.shmesh.worker;
+package dev.shmesh.service;
 
 import dev.shmesh.api.control.ControlFrames;
 import dev.shmesh.api.control.v1.Assign;
@@ -11,7 +11,6 @@ import dev.shmesh.api.control.v1.Heartbeat;
 import dev.shmesh.api.control.v1.Hello;
 import dev.shmesh.api.control.v1.PeerHealth;
 import dev.shmesh.api.control.v1.Ready;
-import dev.shmesh.api.control.v1.Role;
 import dev.shmesh.grpc.shm.PeerIdentity;
 import dev.shmesh.grpc.shm.ShmConnectionEnd;
 import dev.shmesh.linux.ListenSocket;
@@ -33,16 +32,19 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
 
 /**
- * The worker's end of the control connection (see {@link ControlFrames} for the protocol).
+ * A mesh process's end of the control connection to the gateway (see {@link ControlFrames} for the protocol).
  *
- * <p>{@link #connect} runs Hello → Assign before Quarkus starts and registers the received listen
- * fds in {@link HandedListeners}. {@link #ready} then reports Ready and starts two daemon threads:
- * one sends heartbeats, one reads gateway commands (Drain, Stop, Members) and notices the gateway's death
- * (end of stream). The received fds stay open for the life of the process.
+ * <p>{@link #connect} runs Hello → Assign, typically before the application's framework starts, and keeps the
+ * received listen fds ({@link #listeners()}) and segment fds ({@link #segments()}). {@link #ready} then reports Ready
+ * and starts two daemon threads: one sends heartbeats, one reads gateway commands (Connection, Drain, Stop, Members)
+ * and notices the gateway's death (end of stream). The received fds stay open for the life of the process.
+ *
+ * <p>Thread-safety: set the listeners ({@link #onConnection}, {@link #info}, ...) before {@link #ready}; sends are
+ * serialised.
  */
-final class ControlChannel {
-    /** What the worker does when the gateway asks it to stop or disappears. */
-    enum Shutdown { DRAIN, STOP, GATEWAY_GONE }
+public final class ControlChannel {
+    /** What the process does when the gateway asks it to stop or disappears. */
+    public enum Shutdown { DRAIN, STOP, GATEWAY_GONE }
 
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(15);
     /** Keeps received descriptors reachable: they must never be closed behind Netty's back. */
@@ -53,25 +55,60 @@ final class ControlChannel {
     private final OutputStream out;
     private final Assign assign;
     private final Map<String, String> heldFds;
+    private final List<HandedListener> listeners;
+    private final Map<String, Integer> segments;
+    private final String instanceId;
+    private volatile java.util.function.LongSupplier requests = () -> 0;
     private long seq;
 
-    private ControlChannel(AFUNIXSocket socket, Assign assign, Map<String, String> heldFds) throws IOException {
+    private ControlChannel(AFUNIXSocket socket, Assign assign, Map<String, String> heldFds,
+            List<HandedListener> listeners, Map<String, Integer> segments, String instanceId) throws IOException {
         this.socket = socket;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
         this.assign = assign;
         this.heldFds = heldFds;
+        this.listeners = List.copyOf(listeners);
+        this.segments = Map.copyOf(segments);
+        this.instanceId = instanceId;
     }
 
-    /** Connects, authenticates and receives the assigned fds. Fails with a message saying what went wrong. */
-    static ControlChannel connect(Path controlSocket, String instanceId, String token, Role role) throws IOException {
-        AFUNIXSocket socket = connectWithRetry(controlSocket);
+    /**
+     * The token this process presents in Hello: the one-time token a host-mode gateway wrote into stdin (one line),
+     * never on a command line or in the environment where other processes could read it from /proc; in container
+     * mode the mesh token ({@code SHMESH_TOKEN}).
+     */
+    public static String token(WorkerEnvironment env) {
+        if (!env.tokenFromStdin()) {
+            return env.containerToken();
+        }
+        StringBuilder token = new StringBuilder();
+        try {
+            InputStream stdin = new java.io.FileInputStream(FileDescriptor.in);
+            for (int c = stdin.read(); c >= 0 && c != '\n' && token.length() < 256; c = stdin.read()) {
+                token.append((char) c);
+            }
+        } catch (IOException e) {
+            System.err.println("shmesh: cannot read the spawn token from stdin: " + e.getMessage());
+        }
+        return token.toString();
+    }
+
+    /**
+     * Connects to the control socket {@code env} names, authenticates as {@code env}'s instance and role with
+     * {@code token} and receives the assigned fds. Fails with a message saying what went wrong.
+     */
+    public static ControlChannel connect(WorkerEnvironment env, String token) throws IOException {
+        Path controlSocket = env.controlSocket().orElseThrow(() -> new IllegalArgumentException(
+                "SHMESH_CONTROL_SOCKET is not set: this process was not started by a gateway"));
+        String instanceId = env.instanceId();
+        AFUNIXSocket socket = connectWithRetry(controlSocket, env.connectTimeout().toMillis());
         try {
             socket.setAncillaryReceiveBufferSize(4096);
             socket.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
             ControlFrames.write(socket.getOutputStream(), Envelope.newBuilder()
                     .setHello(Hello.newBuilder()
-                            .setRole(role)
+                            .setRole(env.role().wire())
                             .setInstanceId(instanceId)
                             .setProtocolVersion(ControlFrames.PROTOCOL_VERSION)
                             .setToken(token))
@@ -99,6 +136,8 @@ final class ControlChannel {
                 throw new ControlFrames.ProtocolException("Assign lists " + expected + " fds but " + got + " arrived");
             }
             Map<String, String> held = new LinkedHashMap<>();
+            List<HandedListener> listeners = new ArrayList<>();
+            Map<String, Integer> segments = new LinkedHashMap<>();
             for (int i = 0; i < expected; i++) {
                 HandedFd handed = assign.getFds(i);
                 int fd = FileDescriptorCast.using(fds[i]).as(Integer.class);
@@ -110,14 +149,14 @@ final class ControlChannel {
                         throw new ControlFrames.ProtocolException(
                                 "handed fd '" + handed.getName() + "' (" + fd + ") is not a listening TCP socket");
                     }
-                    HandedListeners.add(new HandedListeners.Listener(handed.getName(), fd, handed.getAddress()));
+                    listeners.add(new HandedListener(handed.getName(), fd, handed.getAddress()));
                 } else if (handed.getKind() == FdKind.FD_KIND_SHM_SEGMENT) {
-                    HandedSegments.add(handed.getName(), fd);
+                    segments.put(handed.getName(), fd);
                 }
                 held.put(handed.getName(), Integer.toString(fd));
             }
             socket.setSoTimeout(0);
-            return new ControlChannel(socket, assign, held);
+            return new ControlChannel(socket, assign, held, listeners, segments, instanceId);
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -126,10 +165,9 @@ final class ControlChannel {
 
     /**
      * Connects to the control socket, retrying while it does not exist or refuses (a gateway that is
-     * still starting, e.g. containers started in parallel) for SHMESH_CONNECT_TIMEOUT_MS (30 s).
+     * still starting, e.g. containers started in parallel) for {@code timeoutMs}.
      */
-    private static AFUNIXSocket connectWithRetry(Path controlSocket) throws IOException {
-        long timeoutMs = Long.parseLong(System.getenv().getOrDefault("SHMESH_CONNECT_TIMEOUT_MS", "30000"));
+    private static AFUNIXSocket connectWithRetry(Path controlSocket, long timeoutMs) throws IOException {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         while (true) {
             AFUNIXSocket socket = AFUNIXSocket.newInstance();
@@ -153,15 +191,36 @@ final class ControlChannel {
         }
     }
 
-    Assign assign() {
+    /** What the gateway assigned: mesh, member id, generation, and for an edge its routes, for a service its name. */
+    public Assign assign() {
         return assign;
+    }
+
+    /** The listening sockets the gateway handed over, in Assign order (none for most services). */
+    public List<HandedListener> listeners() {
+        return listeners;
+    }
+
+    /** The shared-memory segment fds the gateway handed over, by name (the broker's only). */
+    public Map<String, Integer> segments() {
+        return segments;
+    }
+
+    /** The instance id this process authenticated as. */
+    public String instanceId() {
+        return instanceId;
+    }
+
+    /** What heartbeats report as requests served; set before {@link #ready}. */
+    public void requests(java.util.function.LongSupplier served) {
+        this.requests = served;
     }
 
     /**
      * Broker only: hands the gateway its segments, as one Segments frame carrying their fds in one
      * SCM_RIGHTS message.
      */
-    void sendSegments(Map<String, FileDescriptor> segments) throws IOException {
+    public void sendSegments(Map<String, FileDescriptor> segments) throws IOException {
         dev.shmesh.api.control.v1.Segments.Builder frame = dev.shmesh.api.control.v1.Segments.newBuilder();
         segments.keySet().forEach(name -> frame.addFds(HandedFd.newBuilder()
                 .setName(name)
@@ -173,7 +232,7 @@ final class ControlChannel {
     }
 
     /** Role-specific facts for heartbeats (jobs done, fenced rings...); set before {@link #ready}. */
-    void info(java.util.function.Supplier<Map<String, String>> info) {
+    public void info(java.util.function.Supplier<Map<String, String>> info) {
         this.info = info;
     }
 
@@ -184,21 +243,22 @@ final class ControlChannel {
             ShmConnectionEnd> connections = (c, end) -> end.close();
 
     /**
-     * What to do with each connection end the gateway hands over (edge: a compute worker to call; compute: an edge
-     * worker to serve); set before {@link #ready}. Without it ends are closed.
+     * What to do with each connection end the gateway hands over ({@code SIDE_CLIENT}: a replica of
+     * {@code Connection.service} to call; {@code SIDE_SERVER}: a caller to serve); set before {@link #ready}. Without
+     * it ends are closed. Runs on the control thread: hand the end on, do not block.
      */
-    void onConnection(BiConsumer<Connection,
+    public void onConnection(BiConsumer<Connection,
             ShmConnectionEnd> listener) {
         this.connections = listener;
     }
 
     /** Broker only: what to do with each Members frame (who is gone); set before {@link #ready}. */
-    void onMembers(Consumer<dev.shmesh.api.control.v1.Members> listener) {
+    public void onMembers(Consumer<dev.shmesh.api.control.v1.Members> listener) {
         this.members = listener;
     }
 
     /** Sends Ready, then heartbeats every interval; {@code onShutdown} runs once on Drain/Stop/gateway death. */
-    void ready(Consumer<Shutdown> onShutdown) throws IOException {
+    public void ready(Consumer<Shutdown> onShutdown) throws IOException {
         send(Envelope.newBuilder()
                 .setReady(Ready.newBuilder().addAllServing(heldFds.keySet()))
                 .build());
@@ -222,10 +282,10 @@ final class ControlChannel {
 
     PeerHealth health() {
         return PeerHealth.newBuilder()
-                .setInstanceId(WorkerIdentity.id())
+                .setInstanceId(instanceId)
                 .setPid(ProcessHandle.current().pid())
                 .putAllFds(heldFds)
-                .setRequests(WorkerIdentity.requests())
+                .setRequests(requests.getAsLong())
                 .putAllSandbox(sandboxState())
                 .setRssBytes(rssBytes())
                 .putAllInfo(info.get())
