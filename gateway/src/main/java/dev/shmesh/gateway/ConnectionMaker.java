@@ -11,19 +11,16 @@ import org.jboss.logging.Logger;
 
 /**
  * Makes the gRPC-over-shared-memory connections between the mesh's processes and hands each process its end over
- * its control connection: an edge worker gets a client end per compute worker, a compute worker a server end per
- * edge worker. Each end names the process at the other end as the gateway authenticated it (its slot, its pid, its
- * uid), so neither side can pose as another, and neither needs socket() or connect().
+ * its control connection: the caller gets a client end per replica it calls, the replica a server end per caller
+ * ({@link MeshTopology#connection} says who calls whom). Each end names the process at the other end as the gateway
+ * authenticated it (its service, its slot, its pid, its uid), so neither side can pose as another, and neither needs
+ * socket() or connect(). The two rings of a connection are anonymous memory (sealed memfds) that only these two
+ * processes hold: no third process can map them.
  *
  * <p>Called under the supervisor's lock; sends are short control frames.
  */
 final class ConnectionMaker {
     private static final Logger LOG = Logger.getLogger(ConnectionMaker.class);
-    /** The service name compute workers are called by. */
-    static final String COMPUTE = "compute";
-    /** The service name edge workers call as. */
-    static final String EDGE = "edge";
-
     private final int ringCapacity;
 
     ConnectionMaker(int ringCapacity) {
@@ -34,32 +31,35 @@ final class ConnectionMaker {
         this(ShmGrpc.DEFAULT_RING_CAPACITY);
     }
 
-    /** Connects {@code edge} (client) to {@code compute} (server); false if either end could not be handed over. */
-    boolean connect(WorkerSlot edge, WorkerSlot compute) {
-        ControlServer.PeerSession edgeSession = edge.session;
-        ControlServer.PeerSession computeSession = compute.session;
-        if (edgeSession == null || computeSession == null) {
+    /**
+     * Connects {@code caller} (client) to {@code replica} (a replica of {@code service}, server); false if
+     * either end could not be handed over.
+     */
+    boolean connect(WorkerSlot caller, WorkerSlot replica, String service) {
+        ControlServer.PeerSession callerSession = caller.session;
+        ControlServer.PeerSession replicaSession = replica.session;
+        if (callerSession == null || replicaSession == null) {
             return false;
         }
-        ConnectionPeer edgePeer = peer(EDGE, edge, edgeSession);
-        ConnectionPeer computePeer = peer(COMPUTE, compute, computeSession);
+        ConnectionPeer callerPeer = peer(caller.plan.serviceName(), caller, callerSession);
+        ConnectionPeer replicaPeer = peer(service, replica, replicaSession);
         ShmConnectionEnd.Pair pair;
         try {
-            pair = ShmConnectionEnd.pair(ringCapacity, identity(edgePeer), identity(computePeer));
+            pair = ShmConnectionEnd.pair(ringCapacity, identity(callerPeer), identity(replicaPeer));
         } catch (IOException | RuntimeException e) {
-            LOG.errorf("cannot make the connection %s -> %s: %s (digests from %s go to the other compute workers)",
-                    edge.id, compute.id, e.getMessage(), edge.id);
+            LOG.errorf("cannot make the connection %s -> %s: %s (calls from %s go to the other replicas of %s)",
+                    caller.id, replica.id, e.getMessage(), caller.id, service);
             return false;
         }
         try (ShmConnectionEnd client = pair.client(); ShmConnectionEnd server = pair.server()) {
-            boolean served = computeSession.sendConnection(Connection.newBuilder().setSide(Side.SIDE_SERVER)
-                    .setService(COMPUTE).setReplica(compute.id).setPeer(edgePeer)
+            boolean served = replicaSession.sendConnection(Connection.newBuilder().setSide(Side.SIDE_SERVER)
+                    .setService(service).setReplica(replica.id).setPeer(callerPeer)
                     .setStreamWindow(server.streamWindow()).build(), server.fds());
-            boolean called = served && edgeSession.sendConnection(Connection.newBuilder().setSide(Side.SIDE_CLIENT)
-                    .setService(COMPUTE).setReplica(compute.id).setPeer(computePeer)
+            boolean called = served && callerSession.sendConnection(Connection.newBuilder().setSide(Side.SIDE_CLIENT)
+                    .setService(service).setReplica(replica.id).setPeer(replicaPeer)
                     .setStreamWindow(client.streamWindow()).build(), client.fds());
             if (called) {
-                LOG.debugf("connected %s to %s over shared memory", edge.id, compute.id);
+                LOG.debugf("connected %s to %s (%s) over shared memory", caller.id, replica.id, service);
             }
             return called;
         }

@@ -237,13 +237,14 @@ final class ControlServer implements AutoCloseable {
                 deadline.cancel(false);
                 returnPermit();
                 slot = supervisor.slot(hello.getInstanceId());
-                if (slot.role.equals("broker")) {
+                if (slot.role == dev.shmesh.api.control.ProcessRole.BROKER) {
                     sendAssign(List.of(), Map.of());
                     receiveSegments(in);
                 } else {
                     // no broker segments: an edge or compute worker talks to others only over the gRPC-over-shm
                     // connections the gateway makes for it (Connection frames), so it holds no other ring
-                    sendAssign(slot.role.equals("edge") ? listeners.all() : List.of(), Map.of());
+                    sendAssign(slot.role == dev.shmesh.api.control.ProcessRole.EDGE ? listeners.all() : List.of(),
+                            Map.of());
                 }
                 socket.setSoTimeout(0);
                 Envelope frame;
@@ -317,6 +318,11 @@ final class ControlServer implements AutoCloseable {
                     .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
                     .setMember(slot.member)
                     .setGeneration(supervisor.generation());
+            switch (slot.role) {
+                case EDGE -> assign.addAllRoutes(supervisor.topology().routes());
+                case SERVICE -> assign.setService(slot.plan.serviceName());
+                default -> { }
+            }
             for (Map.Entry<String, FileDescriptor> s : segments.entrySet()) {
                 assign.addFds(HandedFd.newBuilder().setName(s.getKey()).setKind(FdKind.FD_KIND_SHM_SEGMENT));
                 fds.add(s.getValue());

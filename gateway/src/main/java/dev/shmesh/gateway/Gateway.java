@@ -34,6 +34,7 @@ public class Gateway {
     private volatile Listeners listeners;
     private volatile ControlServer control;
     private volatile Supervisor supervisor;
+    private volatile MeshTopology topology;
     private final Instant startedAt = Instant.now();
     private volatile String ownFilterDegradation = "";
     private volatile MeshLock meshLock;
@@ -43,7 +44,8 @@ public class Gateway {
 
     /** Starts the mesh; throws IllegalStateException with a user-facing message on failure. */
     synchronized void start() throws IOException, dev.shmesh.sandbox.SandboxException {
-        Supervisor sup = new Supervisor(config);
+        topology = loadTopology();
+        Supervisor sup = new Supervisor(config, topology);
         Path workerJar = sup.workerJar(); // fail before binding anything when there is nothing to spawn
         if (PrivilegeDrop.runningAsRoot()) {
             dropRootAndReexec(workerJar); // returns only by throwing
@@ -57,7 +59,7 @@ public class Gateway {
             shmMetrics.onSegments(segments);
             lock.recordSegments(segments);
         });
-        listeners = Listeners.open(config.listen());
+        listeners = Listeners.open(listen());
         control = ControlServer.open(runDir, sup, listeners, config.control());
         supervisor = sup;
         control.start();
@@ -72,7 +74,7 @@ public class Gateway {
             LOG.infof("control socket %s; container mode: waiting for workers that present the mesh token",
                     control.socketPath());
         } else {
-            LOG.infof("control socket %s; %d worker(s) starting", control.socketPath(), config.worker().count());
+            LOG.infof("control socket %s; %d process(es) starting", control.socketPath(), topology.slots().size());
         }
         org.eclipse.microprofile.config.Config c = org.eclipse.microprofile.config.ConfigProvider.getConfig();
         String admin = c.getOptionalValue("quarkus.http.host", String.class).orElse("127.0.0.1") + ":"
@@ -81,6 +83,60 @@ public class Gateway {
         LOG.infof("%n  shmesh is up%n    mesh   http://%s/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)%n"
                         + "    admin  http://%s/status   /metrics   /health%n  Ctrl-C stops the mesh.",
                 mesh, admin);
+    }
+
+    /**
+     * What to run: the mesh file's services ({@code shmesh.mesh-file}, {@code -f}), checked before anything is bound
+     * or spawned, or else the built-in demo.
+     */
+    private MeshTopology loadTopology() {
+        if (config.meshFile().isEmpty()) {
+            return MeshTopology.demo(config.worker().count(), config.broker().enabled(), config.broker().computes());
+        }
+        Path file = Path.of(config.meshFile().get()).toAbsolutePath().normalize();
+        dev.shmesh.mesh.MeshFile mesh;
+        try {
+            mesh = dev.shmesh.mesh.MeshFile.parse(file);
+        } catch (dev.shmesh.mesh.MeshFileException e) {
+            throw new IllegalStateException("the mesh file is not valid, nothing was started:\n  " + e.getMessage());
+        }
+        List<String> missing = mesh.checkArtifacts();
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("the mesh file " + file + " names artifacts that are not there:\n  "
+                    + String.join("\n  ", missing));
+        }
+        if (mesh.listeners().size() > 1) {
+            LOG.warnf("%s declares %d listeners; this version serves the first (%s) and ignores the others", file,
+                    mesh.listeners().size(), mesh.listeners().getFirst().name());
+        }
+        LOG.infof("mesh file %s: %d service(s), %d edge worker(s)", file, mesh.services().size(),
+                mesh.edge().replicas());
+        return MeshTopology.of(mesh);
+    }
+
+    /** The listener to bind: the mesh file's first, or the configured one. */
+    private GatewayConfig.Listen listen() {
+        if (topology == null || topology.file() == null) {
+            return config.listen();
+        }
+        dev.shmesh.mesh.Listener first = topology.file().listeners().getFirst();
+        int backlog = config.listen().backlog();
+        return new GatewayConfig.Listen() {
+            @Override
+            public String host() {
+                return first.address();
+            }
+
+            @Override
+            public int port() {
+                return first.port();
+            }
+
+            @Override
+            public int backlog() {
+                return backlog;
+            }
+        };
     }
 
     /**
@@ -101,13 +157,20 @@ public class Gateway {
             needed.add(workerJar.getParent());
             needed.add(workerJar);
         }
+        if (topology.file() != null) {
+            needed.add(topology.file().source()); // the unprivileged incarnation reads it again
+            for (dev.shmesh.mesh.ServiceSpec s : topology.file().services()) {
+                needed.add(s.artifact().getParent());
+                needed.add(s.artifact());
+            }
+        }
         config.worker().jvmOptions().map(Path::of).ifPresent(needed::add);
         PrivilegeDrop.checkReachable(user, needed, List.of(
                 Path.of("").toAbsolutePath(), // relative paths of the command line resolve against it
                 Path.of(config.runDir()).toAbsolutePath().normalize().getParent())); // the run dir itself is handed over
         Path runDir = RunDir.prepareForDrop(config.runDir(), user.uid());
         PrivilegeDrop.handOver(user, runDir, config.mesh());
-        Listeners bound = Listeners.open(config.listen());
+        Listeners bound = Listeners.open(listen());
         try {
             PrivilegeDrop.dropAndReexec(user, bound);
         } catch (IOException | RuntimeException e) {

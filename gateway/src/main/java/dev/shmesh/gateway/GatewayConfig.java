@@ -36,6 +36,12 @@ public interface GatewayConfig {
     /** The per-mesh secret workers present in container mode (at least 16 characters). */
     Optional<String> meshToken();
 
+    /**
+     * The mesh file ({@code shmesh.yaml}, see docs/mesh-file.md): the listeners, edge workers and services to run.
+     * Unset: the built-in demo (edge workers with the demo service, a broker, compute workers).
+     */
+    Optional<String> meshFile();
+
     /** Where the control socket lives; created with mode 0700 when missing. */
     @WithDefault("run")
     String runDir();

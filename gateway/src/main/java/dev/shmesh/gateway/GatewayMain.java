@@ -26,6 +26,8 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--worker-jar", "shmesh.worker.jar"),
             Map.entry("--run-dir", "shmesh.run-dir"),
             Map.entry("--mesh", "shmesh.mesh"),
+            Map.entry("-f", "shmesh.mesh-file"),
+            Map.entry("--mesh-file", "shmesh.mesh-file"),
             Map.entry("--mode", "shmesh.mode"),
             Map.entry("--user", "shmesh.gateway.user"),
             Map.entry("--admin-host", "quarkus.http.host"),
@@ -33,7 +35,7 @@ public class GatewayMain implements QuarkusApplication {
             Map.entry("--config", "quarkus.config.locations"));
 
     private static final String USAGE = """
-            usage: shmesh up [--host H] [--port N] [--backlog N] [--workers N] [--computes N]
+            usage: shmesh up [-f shmesh.yaml] [--host H] [--port N] [--backlog N] [--workers N] [--computes N]
                              [--isolation sandbox|netns|none]
                              [--run-dir DIR] [--mesh NAME] [--admin-host H] [--admin-port N]
                              [--config FILE] [--worker-jar JAR] [--mode host|container] [--strict]

@@ -2,7 +2,7 @@ package dev.shmesh.gateway;
 
 import dev.shmesh.api.control.v1.Hello;
 import dev.shmesh.api.control.v1.PeerHealth;
-import dev.shmesh.api.control.v1.Role;
+import dev.shmesh.api.control.ProcessRole;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,6 +39,7 @@ final class Supervisor {
     private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private final GatewayConfig config;
+    private final MeshTopology topology;
     private final boolean containerMode;
     private final byte[] meshToken;
     private final Map<String, WorkerSlot> slots = new LinkedHashMap<>();
@@ -50,8 +51,9 @@ final class Supervisor {
     private boolean stopping;
     private long totalRestarts;
 
-    Supervisor(GatewayConfig config) {
+    Supervisor(GatewayConfig config, MeshTopology topology) {
         this.config = config;
+        this.topology = topology;
         this.containerMode = switch (config.mode()) {
             case "host" -> false;
             case "container" -> true;
@@ -68,19 +70,14 @@ final class Supervisor {
             return;
         }
         this.meshToken = null;
-        if (config.broker().enabled()) {
-            slots.put("broker", new WorkerSlot("broker", "broker"));
+        for (MeshTopology.Slot planned : topology.slots()) {
+            slots.put(planned.id(), new WorkerSlot(planned));
         }
-        for (int i = 1; i <= config.worker().count(); i++) {
-            String id = "worker-" + i;
-            slots.put(id, new WorkerSlot(id, "edge"));
-        }
-        if (config.broker().enabled()) {
-            for (int i = 1; i <= config.broker().computes(); i++) {
-                String id = "compute-" + i;
-                slots.put(id, new WorkerSlot(id, "compute"));
-            }
-        }
+    }
+
+    /** What this gateway runs. */
+    MeshTopology topology() {
+        return topology;
     }
 
     String mesh() {
@@ -98,9 +95,9 @@ final class Supervisor {
         if (!containerMode) {
             launcher = new WorkerLauncher(config, workerJar(), controlSocket.getParent());
             launcher.preflight();
-            boolean edges = slots.values().stream().anyMatch(s -> s.role.equals("edge"));
+            boolean edges = slots.values().stream().anyMatch(s -> s.role == ProcessRole.EDGE);
             for (WorkerSlot slot : slots.values()) {
-                if (edges && slot.role.equals("compute")) {
+                if (edges && slot.role == ProcessRole.COMPUTE) {
                     slot.state = WorkerSlot.State.WAITING;
                 } else {
                     spawn(slot);
@@ -142,7 +139,7 @@ final class Supervisor {
         if (slot == null) {
             return "unknown instance id '" + hello.getInstanceId() + "'";
         }
-        if (!slot.role.equals(roleName(hello.getRole()))) {
+        if (slot.role != ProcessRole.ofWire(hello.getRole())) {
             return "role " + hello.getRole() + " does not match " + slot.id + "'s role " + slot.role;
         }
         if (slot.process == null || !slot.process.isAlive() || slot.token == null) {
@@ -172,15 +169,15 @@ final class Supervisor {
         if (!INSTANCE_ID.matcher(id).matches()) {
             return "instance id must match " + INSTANCE_ID.pattern();
         }
-        String role = roleName(hello.getRole());
-        if (role == null) {
-            return "unknown role " + hello.getRole();
+        ProcessRole role = ProcessRole.ofWire(hello.getRole());
+        if (role == null || role == ProcessRole.SERVICE) {
+            return "unknown role " + hello.getRole() + " (container mode runs the built-in demo's roles)";
         }
         WorkerSlot existing = slots.get(id);
         if (existing != null && existing.session != null) {
             return "instance id '" + id + "' is already connected";
         }
-        WorkerSlot slot = new WorkerSlot(id, role);
+        WorkerSlot slot = new WorkerSlot(new MeshTopology.Slot(id, role, null));
         slot.session = session;
         slot.state = WorkerSlot.State.ASSIGNED;
         slot.spawnedAt = Instant.now();
@@ -189,14 +186,6 @@ final class Supervisor {
         return null;
     }
 
-    private static String roleName(Role role) {
-        return switch (role) {
-            case ROLE_EDGE -> "edge";
-            case ROLE_COMPUTE -> "compute";
-            case ROLE_BROKER -> "broker";
-            default -> null;
-        };
-    }
 
     // --- members: ids for lease holders and ring consumers; the broker learns who is gone ----------------
 
@@ -293,29 +282,28 @@ final class Supervisor {
         LOG.infof("%s ready (pid %d) in %d ms", slot.id, slot.pid(),
                 Duration.between(slot.spawnedAt, slot.readyAt).toMillis());
         connectToCounterparts(slot);
-        if (slot.role.equals("edge") && slots.values().stream()
-                .allMatch(s -> !s.role.equals("edge") || s.state == WorkerSlot.State.READY)) {
+        if (slot.role == ProcessRole.EDGE && slots.values().stream()
+                .allMatch(s -> s.role != ProcessRole.EDGE || s.state == WorkerSlot.State.READY)) {
             spawnWaitingComputes();
         }
     }
 
-    /** A ready edge gets a connection to every ready compute worker, a ready compute one from every ready edge. */
+    /**
+     * A process that became ready is connected to every ready process it calls, and every ready process that calls
+     * it ({@link MeshTopology#connection}): an edge to the public services, a service to those in its {@code calls}.
+     */
     private void connectToCounterparts(WorkerSlot slot) {
-        String other = switch (slot.role) {
-            case "edge" -> "compute";
-            case "compute" -> "edge";
-            default -> null;
-        };
-        if (other == null) {
-            return;
-        }
-        for (WorkerSlot s : slots.values()) {
-            if (s.role.equals(other) && s.state == WorkerSlot.State.READY && s.session != null) {
-                if (slot.role.equals("edge")) {
-                    connections.connect(slot, s);
-                } else {
-                    connections.connect(s, slot);
-                }
+        for (WorkerSlot other : slots.values()) {
+            if (other == slot || other.state != WorkerSlot.State.READY || other.session == null) {
+                continue;
+            }
+            String called = MeshTopology.connection(slot.plan, other.plan);
+            if (called != null) {
+                connections.connect(slot, other, called);
+            }
+            String calling = MeshTopology.connection(other.plan, slot.plan);
+            if (calling != null) {
+                connections.connect(other, slot, calling);
             }
         }
     }
@@ -363,11 +351,14 @@ final class Supervisor {
         // environment (/proc/PID/environ): the token goes down the child's stdin, a pipe only it holds
         env.put("SHMESH_TOKEN_FROM", "stdin");
         env.put("SHMESH_MESH", config.mesh());
-        env.put("SHMESH_ROLE", slot.role);
+        env.put("SHMESH_ROLE", slot.role.label());
+        if (slot.plan.service() != null) {
+            env.put("SHMESH_SERVICE", slot.plan.service().name());
+        }
         ProcessBuilder builder = null;
         admit(slot);
         try {
-            builder = launcher.processBuilder(slot.role, env);
+            builder = launcher.processBuilder(slot.plan, env);
             Process process = builder.start();
             try (java.io.OutputStream stdin = process.getOutputStream()) {
                 stdin.write((slot.token + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -527,7 +518,10 @@ final class Supervisor {
             if (slot.process != null && slot.process.pid() != slot.pid) {
                 w.put("launcherPid", alive ? slot.process.pid() : null);
             }
-            w.put("role", slot.role);
+            w.put("role", slot.role.label());
+            if (slot.plan.service() != null) {
+                w.put("service", slot.plan.service().name());
+            }
             w.put("member", slot.member);
             w.put("state", slot.state.label());
             w.put("restarts", slot.restarts);

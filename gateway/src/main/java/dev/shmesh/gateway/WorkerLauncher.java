@@ -80,12 +80,24 @@ final class WorkerLauncher {
     }
 
     /**
-     * A process builder for one process of {@code role} (edge, compute: the worker policy; broker: the
-     * broker policy, which also binds /dev/shm) with {@code env}; output goes to the gateway's.
+     * A process builder for the process of {@code slot} (edge, compute, service replica: the worker policy; broker:
+     * the broker policy, which also binds /dev/shm) with {@code env}; output goes to the gateway's. A service replica
+     * runs its own artifact, with its mesh-file environment, heap limit and extra read-only paths.
      */
-    ProcessBuilder processBuilder(String role, Map<String, String> env) throws SandboxException {
-        String policy = role.equals("broker") ? "broker" : "worker";
-        Map<String, String> workerEnv = new java.util.LinkedHashMap<>(env);
+    ProcessBuilder processBuilder(MeshTopology.Slot slot, Map<String, String> env) throws SandboxException {
+        String policy = slot.role() == dev.shmesh.api.control.ProcessRole.BROKER ? "broker" : "worker";
+        Map<String, String> workerEnv = new java.util.LinkedHashMap<>();
+        List<String> extraJvmArgs = new ArrayList<>();
+        List<Path> extraPaths = new ArrayList<>();
+        Path jar = this.jar;
+        if (slot.service() != null) {
+            dev.shmesh.mesh.ServiceSpec service = slot.service();
+            jar = service.artifact();
+            workerEnv.putAll(service.env()); // first: the mesh's own variables below win (the parser refuses SHMESH_*)
+            service.resources().heapBytes().ifPresent(bytes -> extraJvmArgs.add("-Xmx" + (bytes >> 10) + "k"));
+            extraPaths.addAll(service.sandbox().paths());
+        }
+        workerEnv.putAll(env);
         if (!isolation.equals("none")) {
             workerEnv.put("SHMESH_SECCOMP", policy);
         }
@@ -95,7 +107,8 @@ final class WorkerLauncher {
         ProcessBuilder pb;
         switch (isolation) {
             case "sandbox" -> {
-                BwrapLauncher.Launch launch = bwrap(policy, workerEnv).launch(javaCommand());
+                BwrapLauncher.Launch launch = bwrap(policy, workerEnv, jar, extraPaths)
+                        .launch(javaCommand(jar, extraJvmArgs));
                 pb = launch.processBuilder();
                 if (!launch.sandboxed()) {
                     degradation = launch.degradation();
@@ -110,12 +123,12 @@ final class WorkerLauncher {
                     command.add("--map-current-user");
                 }
                 command.add("--net");
-                command.addAll(javaCommand());
+                command.addAll(javaCommand(jar, extraJvmArgs));
                 pb = new ProcessBuilder(command);
                 pb.environment().putAll(workerEnv);
             }
             default -> {
-                pb = new ProcessBuilder(javaCommand());
+                pb = new ProcessBuilder(javaCommand(jar, extraJvmArgs));
                 pb.environment().putAll(workerEnv);
             }
         }
@@ -124,6 +137,10 @@ final class WorkerLauncher {
     }
 
     private BwrapLauncher bwrap(String policy, Map<String, String> env) {
+        return bwrap(policy, env, jar, List.of());
+    }
+
+    private BwrapLauncher bwrap(String policy, Map<String, String> env, Path jar, List<Path> extraPaths) {
         BwrapLauncher launcher = BwrapLauncher.of(SandboxPolicy.named(policy))
                 .jdkDir(Path.of(System.getProperty("java.home")))
                 .appDir(jar.getParent())
@@ -132,11 +149,12 @@ final class WorkerLauncher {
         if (jvmOptions != null) {
             launcher.roBind(jvmOptions); // the only file outside the JDK and app dirs the worker reads
         }
+        extraPaths.forEach(launcher::roBind);
         env.forEach(launcher::env);
         return launcher;
     }
 
-    private List<String> javaCommand() {
+    private List<String> javaCommand(Path jar, List<String> extraJvmArgs) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         if (jvmOptions != null) {
@@ -149,6 +167,7 @@ final class WorkerLauncher {
             command.add("-XX:AOTCache=" + aot);
         }
         command.addAll(jvmArgs);
+        command.addAll(extraJvmArgs);
         command.add("-jar");
         command.add(jar.toString());
         return command;

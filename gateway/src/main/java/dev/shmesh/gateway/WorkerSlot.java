@@ -1,5 +1,6 @@
 package dev.shmesh.gateway;
 
+import dev.shmesh.api.control.ProcessRole;
 import dev.shmesh.api.control.v1.PeerHealth;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -33,7 +34,9 @@ final class WorkerSlot {
     }
 
     final String id;
-    final String role;
+    final ProcessRole role;
+    /** What the slot runs, and for a service replica its mesh-file entry. */
+    final MeshTopology.Slot plan;
     State state = State.STOPPED;
     /** The spawned process (host mode); null in container mode. */
     Process process;
@@ -56,9 +59,10 @@ final class WorkerSlot {
     String lastExit;
     final Deque<Instant> recentRestarts = new ArrayDeque<>();
 
-    WorkerSlot(String id, String role) {
-        this.id = id;
-        this.role = role;
+    WorkerSlot(MeshTopology.Slot plan) {
+        this.id = plan.id();
+        this.role = plan.role();
+        this.plan = plan;
     }
 
     long pid() {
