@@ -123,8 +123,15 @@ final class Mesh implements AutoCloseable {
 
     /** Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready. */
     Mesh awaitReady(int n) {
-        awaitStatus(n + " ready edge workers, the rest ready too",
-                s -> edges(s).size() == n && countState(s, "ready") == s.get("workers").size(), Duration.ofSeconds(60));
+        try {
+            awaitStatus(n + " ready edge workers, the rest ready too",
+                    s -> edges(s).size() == n && countState(s, "ready") == s.get("workers").size(),
+                    Duration.ofSeconds(60));
+        } catch (AssertionError | RuntimeException e) {
+            // called as `try (Mesh m = Mesh.start(...).awaitReady(n))`: nobody else would stop this mesh
+            close();
+            throw e;
+        }
         return this;
     }
 
