@@ -52,7 +52,7 @@ public class Gateway {
         }
         droppedTo = PrivilegeDrop.afterDrop().orElse("");
         Path runDir = RunDir.prepare(config.runDir());
-        meshLock = MeshLock.acquire(runDir, config.mesh());
+        meshLock = MeshLock.acquire(runDir, Supervisor.meshName(config, topology));
         shmMetrics = new ShmMetrics(registry);
         MeshLock lock = meshLock;
         sup.onSegments(segments -> {
@@ -80,9 +80,12 @@ public class Gateway {
         String admin = c.getOptionalValue("quarkus.http.host", String.class).orElse("127.0.0.1") + ":"
                 + c.getOptionalValue("quarkus.http.port", Integer.class).orElse(9901);
         String mesh = listeners.all().getFirst().addressText();
-        LOG.infof("%n  shmesh is up%n    mesh   http://%s/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)%n"
-                        + "    admin  http://%s/status   /metrics   /health%n  Ctrl-C stops the mesh.",
-                mesh, admin);
+        String serving = topology.file() == null
+                ? "http://" + mesh + "/v1/echo?msg=hi   (HTTP/1.1, h2c, gRPC shmesh.demo.v1.Demo)"
+                : mesh + "   gRPC " + String.join(", ", topology.routes().stream()
+                        .flatMap(r -> r.getGrpcServicesList().stream()).toList());
+        LOG.infof("%n  shmesh is up%n    mesh   %s%n    admin  http://%s/status   /metrics   /health%n"
+                + "  Ctrl-C stops the mesh.", serving, admin);
     }
 
     /**
@@ -108,6 +111,22 @@ public class Gateway {
         if (mesh.listeners().size() > 1) {
             LOG.warnf("%s declares %d listeners; this version serves the first (%s) and ignores the others", file,
                     mesh.listeners().size(), mesh.listeners().getFirst().name());
+        }
+        for (dev.shmesh.mesh.ServiceSpec s : mesh.services()) {
+            // said at start, not found out from a 404: what this version does not do yet
+            if (!s.httpPrefixes().isEmpty()) {
+                LOG.warnf("service %s: HTTP routes %s are not forwarded by this version's edge (gRPC only)", s.name(),
+                        s.httpPrefixes());
+            }
+            if (s.listen().isPresent()) {
+                LOG.warnf("service %s: listen: %d is not served by this version (its gRPC goes through the edge)",
+                        s.name(), s.listen().getAsInt());
+            }
+            dev.shmesh.mesh.Resources r = s.resources();
+            if (r.memoryBytes().isPresent() || r.pids().isPresent() || r.cpus().isPresent()) {
+                LOG.warnf("service %s: resources.memory/pids/cpus are not enforced on this host by this version"
+                        + " (resources.heap is)", s.name());
+            }
         }
         LOG.infof("mesh file %s: %d service(s), %d edge worker(s)", file, mesh.services().size(),
                 mesh.edge().replicas());
@@ -169,7 +188,7 @@ public class Gateway {
                 Path.of("").toAbsolutePath(), // relative paths of the command line resolve against it
                 Path.of(config.runDir()).toAbsolutePath().normalize().getParent())); // the run dir itself is handed over
         Path runDir = RunDir.prepareForDrop(config.runDir(), user.uid());
-        PrivilegeDrop.handOver(user, runDir, config.mesh());
+        PrivilegeDrop.handOver(user, runDir, Supervisor.meshName(config, topology));
         Listeners bound = Listeners.open(listen());
         try {
             PrivilegeDrop.dropAndReexec(user, bound);
@@ -231,7 +250,7 @@ public class Gateway {
         Supervisor sup = supervisor;
         Listeners ls = listeners;
         ControlServer cs = control;
-        status.put("mesh", config.mesh());
+        status.put("mesh", topology == null ? config.mesh() : Supervisor.meshName(config, topology));
         Map<String, Object> self = new LinkedHashMap<>();
         self.put("pid", ProcessHandle.current().pid());
         self.put("uptimeMs", java.time.Duration.between(startedAt, Instant.now()).toMillis());

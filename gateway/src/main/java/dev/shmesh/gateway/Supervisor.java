@@ -80,8 +80,16 @@ final class Supervisor {
         return topology;
     }
 
+    /** The mesh name: {@code --mesh}, else the mesh file's {@code mesh:}, else {@code default}. */
     String mesh() {
-        return config.mesh();
+        return meshName(config, topology);
+    }
+
+    static String meshName(GatewayConfig config, MeshTopology topology) {
+        if (!config.mesh().equals("default") || topology.file() == null) {
+            return config.mesh();
+        }
+        return topology.file().mesh();
     }
 
     /**
@@ -350,7 +358,7 @@ final class Supervisor {
         // never on a command line (bwrap's argv is readable by every local user in /proc/PID/cmdline) nor in the
         // environment (/proc/PID/environ): the token goes down the child's stdin, a pipe only it holds
         env.put("SHMESH_TOKEN_FROM", "stdin");
-        env.put("SHMESH_MESH", config.mesh());
+        env.put("SHMESH_MESH", mesh());
         env.put("SHMESH_ROLE", slot.role.label());
         if (slot.plan.service() != null) {
             env.put("SHMESH_SERVICE", slot.plan.service().name());

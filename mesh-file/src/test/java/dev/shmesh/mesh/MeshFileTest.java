@@ -38,54 +38,58 @@ class MeshFileTest {
         MeshFile mesh = MeshFile.parse(file);
         Path examples = file.getParent();
 
-        assertEquals("demo", mesh.mesh());
+        assertEquals("examples", mesh.mesh());
         assertEquals(
                 List.of(new Listener("public", "127.0.0.1", 8080, EnumSet.allOf(Protocol.class))), mesh.listeners());
         assertEquals(new Edge(2), mesh.edge());
         assertEquals(file, mesh.source());
+        Resources heap64 = new Resources(
+                OptionalLong.of(64L << 20), OptionalLong.empty(), OptionalInt.empty(), OptionalDouble.empty());
         assertEquals(
                 List.of(
                         new ServiceSpec(
-                                "demo",
-                                examples.resolve("demo/target/quarkus-app/quarkus-run.jar"),
+                                "quotes",
+                                examples.resolve("quotes/target/quotes.jar"),
                                 2,
                                 Exposure.PUBLIC,
-                                List.of("shmesh.demo.v1.Demo"),
-                                List.of("/v1/"),
-                                List.of("digest"),
+                                List.of("shmesh.example.v1.Quotes"),
+                                List.of(),
+                                List.of("ledger", "greeter"),
                                 OptionalInt.empty(),
                                 SandboxSpec.NONE,
-                                Resources.NONE,
+                                heap64,
                                 Map.of()),
                         new ServiceSpec(
-                                "digest",
-                                examples.resolve("digest/target/quarkus-app/quarkus-run.jar"),
-                                2,
-                                Exposure.INTERNAL,
-                                List.of("shmesh.demo.v1.Compute"),
-                                List.of(),
-                                List.of(),
-                                OptionalInt.empty(),
-                                SandboxSpec.NONE,
-                                Resources.NONE,
-                                Map.of()),
-                        new ServiceSpec(
-                                "quotes",
-                                examples.resolve("quotes/target/quarkus-app/quarkus-run.jar"),
+                                "greeter",
+                                examples.resolve("greeter/target/quarkus-app/quarkus-run.jar"),
                                 1,
                                 Exposure.PUBLIC,
-                                List.of("shmesh.example.quotes.v1.Quotes"),
-                                List.of("/quotes/"),
-                                List.of("demo", "digest"),
+                                List.of("shmesh.example.v1.Greeter"),
+                                List.of(),
+                                List.of("ledger"),
                                 OptionalInt.empty(),
                                 SandboxSpec.NONE,
-                                Resources.NONE,
+                                new Resources(OptionalLong.of(96L << 20), OptionalLong.empty(), OptionalInt.empty(),
+                                        OptionalDouble.empty()),
+                                Map.of()),
+                        new ServiceSpec(
+                                "ledger",
+                                examples.resolve("ledger/target/ledger.jar"),
+                                1,
+                                Exposure.INTERNAL,
+                                List.of("shmesh.example.v1.Ledger"),
+                                List.of(),
+                                List.of(),
+                                OptionalInt.empty(),
+                                SandboxSpec.NONE,
+                                heap64,
                                 Map.of())),
                 mesh.services());
 
         RouteTable routes = RouteTable.of(mesh.services());
-        assertEquals(Set.of("shmesh.demo.v1.Demo", "shmesh.example.quotes.v1.Quotes"), routes.grpcServices());
-        assertEquals(Optional.of("quotes"), routes.serviceForHttpPath("/quotes/today?lang=en"));
+        assertEquals(Set.of("shmesh.example.v1.Greeter", "shmesh.example.v1.Quotes"), routes.grpcServices());
+        assertEquals(Optional.of("quotes"), routes.serviceForGrpcPath("/shmesh.example.v1.Quotes/Get"));
+        assertEquals(Optional.empty(), routes.serviceForGrpcPath("/shmesh.example.v1.Ledger/Record"), "internal");
     }
 
     @Test

@@ -57,6 +57,15 @@ public final class ShmGrpcBuilderProvider implements GrpcBuilderProvider<ShmServ
         io.vertx.core.impl.ContextInternal context = internal.createEventLoopContext();
         java.util.concurrent.Executor loops = vertx.nettyEventLoopGroup();
         builder.executor(command -> loops.execute(() -> context.dispatch(command)));
+        MeshService mesh = MeshService.current();
+        builder.intercept(new io.grpc.ServerInterceptor() { // requests served, for the heartbeats and ./shmesh status
+            @Override
+            public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call,
+                    io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
+                mesh.served();
+                return next.startCall(call, headers);
+            }
+        });
         readyOnceStarted();
         configuration.maxInboundMessageSize().ifPresent(builder::maxInboundMessageSize);
         configuration.maxInboundMetadataSize().ifPresent(builder::maxInboundMetadataSize);
