@@ -15,6 +15,9 @@ import dev.shmesh.examples.api.v1.Quote;
 import dev.shmesh.examples.api.v1.QuoteRequest;
 import dev.shmesh.examples.api.v1.QuotesGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -173,7 +176,7 @@ class ServicesMeshTest {
     }
 
     @Test
-    void aReplicaKilledUnderLoadFailsOnlyItsOwnCallsAndTheOtherReplicaServesTheRest() throws Exception {
+    void aReplicaKilledUnderLoadFailsOnlyItsOwnCallsAndWithNoReplicaLeftCallsFailAtOnce() throws Exception {
         try (Mesh mesh = startServices()) {
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", mesh.port).usePlaintext().build();
             try {
@@ -211,6 +214,27 @@ class ServicesMeshTest {
                             .getServedBy());
                 }
                 assertEquals(Set.of("quotes-1", "quotes-2"), servedBy, "the restarted replica serves again");
+
+                // no live replica at all: the edge's health says so, and a call fails with UNAVAILABLE at once
+                // (a call that waited for a replica would end in DEADLINE_EXCEEDED)
+                HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+                HealthCheckRequest quotesHealth = HealthCheckRequest.newBuilder()
+                        .setService("shmesh.example.v1.Quotes").build();
+                assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+                        health.withDeadlineAfter(5, TimeUnit.SECONDS).check(quotesHealth).getStatus());
+                JsonNode before = mesh.status();
+                for (String id : List.of("quotes-1", "quotes-2")) {
+                    ProcessHandle.of(mesh.worker(before, id).get("pid").asLong()).ifPresent(ProcessHandle::destroyForcibly);
+                }
+                long until2 = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                HealthCheckResponse.ServingStatus seen = HealthCheckResponse.ServingStatus.SERVING;
+                while (seen != HealthCheckResponse.ServingStatus.NOT_SERVING && System.nanoTime() < until2) {
+                    seen = health.withDeadlineAfter(5, TimeUnit.SECONDS).check(quotesHealth).getStatus();
+                }
+                assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, seen, "health follows the replicas");
+                StatusRuntimeException none = assertThrows(StatusRuntimeException.class, () ->
+                        quotes.withDeadlineAfter(5, TimeUnit.SECONDS).get(QuoteRequest.getDefaultInstance()));
+                assertEquals(Status.Code.UNAVAILABLE, none.getStatus().getCode(), none.toString());
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }

@@ -91,6 +91,28 @@ final class MeshRouter {
         return connections;
     }
 
+    /**
+     * Reports, for every routed gRPC service name, whether its mesh service has a live replica (its channel is
+     * READY: at least one replica connected), now and on every change. Connects to every routed service at once, so
+     * that health answers before the first call.
+     */
+    void watchHealth(java.util.function.BiConsumer<String, Boolean> serving) {
+        java.util.Map<String, java.util.List<String>> namesByService = new java.util.LinkedHashMap<>();
+        routes.grpcRoutes().forEach((name, service) ->
+                namesByService.computeIfAbsent(service, s -> new java.util.ArrayList<>()).add(name));
+        namesByService.forEach((service, names) -> watch(channel(service), names, serving));
+    }
+
+    private static void watch(ManagedChannel channel, java.util.List<String> names,
+            java.util.function.BiConsumer<String, Boolean> serving) {
+        io.grpc.ConnectivityState state = channel.getState(true);
+        if (state == io.grpc.ConnectivityState.SHUTDOWN) {
+            return;
+        }
+        names.forEach(n -> serving.accept(n, state == io.grpc.ConnectivityState.READY));
+        channel.notifyWhenStateChanged(state, () -> watch(channel, names, serving));
+    }
+
     /** The channel to {@code service}'s replicas. */
     ManagedChannel channel(String service) {
         return channels.computeIfAbsent(service, s -> {
