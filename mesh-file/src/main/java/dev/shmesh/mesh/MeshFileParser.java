@@ -82,7 +82,7 @@ final class MeshFileParser {
     static final int MAX_REPLICAS = 64;
     static final int MAX_PIDS = 1_000_000;
     static final int MAX_CPUS = 1024;
-    /** The deepest nesting of collections accepted; the format itself needs 4. */
+    /** The deepest nesting of collections accepted; the format nests 5 deep (services, sandbox, paths). */
     static final int MAX_DEPTH = 16;
 
     static final List<String> ROOT_KEYS = List.of("mesh", "listeners", "edge", "services");
@@ -104,6 +104,8 @@ final class MeshFileParser {
     static final List<String> RESOURCES_KEYS = List.of("heap", "memory", "pids", "cpus");
 
     private static final String DOCS = "see docs/mesh-file.md";
+    /** The problem reported when snakeyaml fails in a way it does not document. */
+    static final String UNEXPECTED = "the YAML reader failed here";
 
     private final Path source;
     private final Path baseDir;
@@ -266,7 +268,7 @@ final class MeshFileParser {
 
     private Node compose(String yaml) throws MeshFileException {
         LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false); // checked by the walk too: the composer keeps duplicates
+        options.setAllowDuplicateKeys(false); // for the record: composing keeps duplicates, the walk refuses them
         options.setMaxAliasesForCollections(0);
         options.setAllowRecursiveKeys(false);
         options.setMergeOnCompose(false);
@@ -300,15 +302,36 @@ final class MeshFileParser {
                     "",
                     "the character " + codePoint(e.getCodePoint()) + " is not allowed in YAML",
                     "remove it; to put control characters in a value, use a double-quoted escape such as \\t");
+        } catch (NumberFormatException e) {
+            // snakeyaml 2.5 parses the hex digits of an escape (backslash and x, u or U) without checking that there
+            // are enough of them or that they fit an int: a backslash-x at the end of the text, or a backslash-U of
+            // FFFFFFFF (found by MeshFileFuzzTest)
+            throw new MeshFileException(
+                    source,
+                    reader.getLine() + 1,
+                    reader.getColumn() + 1,
+                    "",
+                    "YAML syntax: an escape sequence in a double-quoted string is cut short or out of range",
+                    "write \\x and two hex digits, \\u and four or \\U and eight (at most \\U0010FFFF)");
         } catch (YAMLException e) {
             // the limits (nesting depth, size) are reported without a mark: use where the reader stopped
             String problem = e.getMessage() == null ? "not valid YAML" : e.getMessage();
             String hint = "";
             if (problem.startsWith("Nesting Depth exceeded")) {
                 problem = "nested deeper than " + MAX_DEPTH + " levels";
-                hint = "the mesh file format nests 4 levels deep; " + DOCS;
+                hint = "the mesh file format nests 5 levels deep; " + DOCS;
             }
             throw new MeshFileException(source, reader.getLine() + 1, reader.getColumn() + 1, "", problem, hint);
+        } catch (RuntimeException e) {
+            // any other failure inside snakeyaml is its bug, not the file's fault alone; the user still gets a place
+            // and a message instead of a stack trace (MeshFileFuzzTest counts this one as a finding)
+            throw new MeshFileException(
+                    source,
+                    reader.getLine() + 1,
+                    reader.getColumn() + 1,
+                    "",
+                    UNEXPECTED + " (" + e.getClass().getName() + ": " + clip(String.valueOf(e.getMessage())) + ")",
+                    "check the YAML near here; please report this message to the shmesh developers");
         }
         if (root == null) {
             throw new MeshFileException(

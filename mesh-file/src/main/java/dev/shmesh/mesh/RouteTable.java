@@ -15,7 +15,8 @@ import java.util.TreeSet;
  * from the public services of a mesh file ({@link #of}) or from plain data ({@link #builder()}).
  *
  * <p>Lookups take untrusted request data: any string, null included, gives a result or empty, never an exception,
- * and they do not allocate beyond the returned {@code Optional} ({@link #grpcServiceName} allocates the name).
+ * and they use no regular expressions: the HTTP lookup allocates nothing but its result, the gRPC lookups the
+ * service name they cut from the path.
  *
  * <p>HTTP matching: the path is cut at the first {@code ?} or {@code #}; a prefix ending in {@code /} matches the
  * paths that start with it; a prefix without a trailing {@code /} matches itself and the paths below it ({@code /v1}

@@ -733,6 +733,19 @@ class MeshFileValidationTest {
     }
 
     @Test
+    void anEscapeCutShortOrOutOfRangeIsASyntaxErrorNotACrash() {
+        // snakeyaml 2.5 throws NumberFormatException for these (found by MeshFileFuzzTest)
+        for (String yaml : new String[] {SERVICE + "    env: {A: \"\\x", SERVICE + "    env: {A: \"\\UFFFFFFFF\"}\n"}) {
+            MeshFileException e = refused(yaml);
+            assertEquals(
+                    "YAML syntax: an escape sequence in a double-quoted string is cut short or out of range",
+                    e.problem(),
+                    yaml);
+            assertEquals(4, e.line(), yaml);
+        }
+    }
+
+    @Test
     void bytesThatAreNotUtf8AreRefusedWithTheirPosition() {
         byte[] bytes = (SERVICE + "    env: {A: x}\n").getBytes(StandardCharsets.UTF_8);
         bytes[bytes.length - 3] = (byte) 0xC3; // the x becomes a lead byte followed by '}'
