@@ -12,7 +12,7 @@ import java.util.Optional;
  * strictly (see {@code docs/mesh-file.md}); an instance is immutable and always valid: names unique, every
  * cross-reference resolved, artifacts absolute.
  *
- * @param mesh the mesh's name, {@code [a-z0-9][a-z0-9-]{0,30}}; {@code default} when the file has none
+ * @param mesh the mesh's name, {@code [a-z0-9][a-z0-9_.]{0,30}}; {@code default} when the file has none
  * @param listeners at least one; names and address:port pairs unique
  * @param edge the edge workers
  * @param services at least one, in file order

@@ -66,7 +66,7 @@ import org.yaml.snakeyaml.resolver.Resolver;
  * boolean or null ({@code yes} and {@code 8080} need quotes where a string is expected).
  */
 final class MeshFileParser {
-    static final Pattern MESH_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,30}");
+    static final Pattern MESH_NAME = Pattern.compile("[a-z0-9][a-z0-9_.]{0,30}");
     static final Pattern SERVICE_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
     static final Pattern LISTENER_NAME = SERVICE_NAME;
     static final Pattern SYSCALL = Pattern.compile("[a-z0-9_]{1,64}");
@@ -369,7 +369,7 @@ final class MeshFileParser {
         List<ServiceSpec> services = new ArrayList<>();
         Map<String, Node> keys = fields(root, "", "the document", ROOT_KEYS, (key, keyNode, value) -> {
             switch (key) {
-                case "mesh" -> mesh[0] = name(value, "mesh", MESH_NAME, "[a-z0-9][a-z0-9-]{0,30}");
+                case "mesh" -> mesh[0] = name(value, "mesh", MESH_NAME, "[a-z0-9][a-z0-9_.]{0,30}");
                 case "listeners" -> {
                     listeners.clear();
                     listeners(value, listeners);

@@ -95,7 +95,7 @@ class MeshFileTest {
     @Test
     void everyKeyReadsIntoTheModel() throws MeshFileException {
         MeshFile mesh = MeshFile.parse("""
-            mesh: shop-2
+            mesh: shop_2
             listeners:
               - name: public
                 address: 0.0.0.0
@@ -135,7 +135,7 @@ class MeshFileTest {
                 resources: {heap: 64k, memory: "3Gi"}
             """, dir.resolve("conf/shmesh.yaml"));
 
-        assertEquals("shop-2", mesh.mesh());
+        assertEquals("shop_2", mesh.mesh());
         assertEquals(
                 List.of(
                         new Listener("public", "0.0.0.0", 8080, EnumSet.allOf(Protocol.class)),

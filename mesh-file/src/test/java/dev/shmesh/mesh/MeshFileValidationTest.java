@@ -209,7 +209,7 @@ class MeshFileValidationTest {
 
     @Test
     void aMeshNameMayStartWithADigitButHasNoUpperCase() {
-        assertRefused("mesh: Demo\n" + SERVICE, 1, 7, "mesh: 'Demo' is not a valid name ([a-z0-9][a-z0-9-]{0,30})");
+        assertRefused("mesh: Demo\n" + SERVICE, 1, 7, "mesh: 'Demo' is not a valid name ([a-z0-9][a-z0-9_.]{0,30})");
     }
 
     @Test
