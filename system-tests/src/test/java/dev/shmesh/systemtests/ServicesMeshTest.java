@@ -1,6 +1,7 @@
 package dev.shmesh.systemtests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -238,6 +239,41 @@ class ServicesMeshTest {
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    @Test
+    void aMalformedMeshFileIsRefusedWithItsLineAndColumnBeforeAnythingStarts() throws Exception {
+        int port = Mesh.freePort();
+        Path dir = Files.createTempDirectory("shmesh-test-badmesh");
+        Path file = dir.resolve("shmesh.yaml");
+        Files.writeString(file, """
+                services:
+                  - name: quotes
+                    artifact: %s
+                    exposure: publik
+                """.formatted(QUOTES_JAR));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Path log = Files.createTempFile("shmesh-badmesh", ".log");
+        Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + Mesh.JVM_OPTIONS, "-Dshmesh.worker.jar=" + Mesh.WORKER_JAR, "-jar", Mesh.GATEWAY_JAR.toString(),
+                "--admin-port", Integer.toString(Mesh.freePort()), "--port", Integer.toString(port),
+                "--run-dir", Files.createTempDirectory("shmesh-test-run").toString(), "-f", file.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            assertTrue(gateway.waitFor(60, TimeUnit.SECONDS), "the gateway stops by itself");
+            String out = Files.readString(log);
+            assertNotEquals(0, gateway.exitValue(), out);
+            assertTrue(out.contains(file + ":4:15: services[0].exposure: 'publik' is not one of: public, internal"),
+                    "the file, line and column, and what is wrong: " + out);
+            assertFalse(out.contains("spawned"), "nothing was started: " + out);
+            try (java.net.Socket s = new java.net.Socket()) {
+                assertThrows(IOException.class, () -> s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000),
+                        "nothing listens on the mesh port");
+            }
+        } finally {
+            gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
     }
 }
