@@ -22,10 +22,16 @@ import java.io.OutputStream;
  *    | Hello{role, instance_id, version, token}  ->  pid must be the spawned process or a descendant,
  *    |                                        |  the token that process was given, the same version
  *    |  <-  Assign{fds...} + one SCM_RIGHTS   |  the only frame with ancillary data, fds in list order
+ *    |        (broker only: Segments{fds} + one SCM_RIGHTS  ->  the only frame a peer sends fds with)
  *    | Ready{serving}  ->                     |
+ *    |  <-  Connection{side, service, replica, peer} + SCM_RIGHTS [socket, in ring, out ring]
+ *    |                                        |  any time after Ready: an end of a gRPC-over-shm connection
  *    | Heartbeat{seq, health}  ->  (every heartbeat_interval_ms)
+ *    |  <-  Members{highest_assigned, live}   |  broker only: which member ids are gone
  *    |  <-  Drain{timeout_ms} | Stop          |
  * </pre>
+ * Assign carries the listen fds (edges), the member id and generation, the routes of the public services (edges) and
+ * the service a replica belongs to (services). docs/control-protocol.md is the full description.
  * Anything else — a frame before Hello that is not Hello, a bad token, an oversize or malformed
  * frame, unknown fields, ancillary data from the peer, no complete Hello by the hello deadline — closes the
  * connection; the gateway logs the peer's pid and uid and hands it nothing.
