@@ -5,14 +5,7 @@ import dev.shmesh.examples.api.v1.GreetRequest;
 import dev.shmesh.examples.api.v1.Greeting;
 import dev.shmesh.examples.api.v1.GreeterGrpc;
 import dev.shmesh.examples.api.v1.LedgerGrpc;
-import dev.shmesh.grpc.shm.PeerIdentity;
-import dev.shmesh.grpc.shm.ShmGrpc;
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
+import dev.shmesh.service.Callers;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GlobalInterceptor;
@@ -30,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 @GrpcService
 @Blocking
 public class GreeterService extends GreeterGrpc.GreeterImplBase {
-    static final Context.Key<String> CALLER = Context.key("caller");
     static final int MAX_COUNT = 1000;
     private static final String INSTANCE = System.getenv().getOrDefault("SHMESH_WORKER_ID", "greeter-alone");
 
@@ -60,20 +52,12 @@ public class GreeterService extends GreeterGrpc.GreeterImplBase {
         String text = "Hello, " + (name.isEmpty() ? "mesh" : name) + (i > 0 ? " #" + i : "") + "!";
         long entry = ledger.withDeadlineAfter(5, TimeUnit.SECONDS).record(Entry.newBuilder().setText(text).build())
                 .getSequence();
-        return Greeting.newBuilder().setText(text).setEntry(entry).setServedBy(INSTANCE).setCaller(CALLER.get())
+        return Greeting.newBuilder().setText(text).setEntry(entry).setServedBy(INSTANCE).setCaller(Callers.describeCurrent())
                 .build();
     }
 
-    /** Puts the caller the mesh attested in the call's context (a Quarkus global interceptor, kept by the mesh). */
+    /** Puts the caller the mesh attested in the call's context: a Quarkus global interceptor, kept by the mesh. */
     @ApplicationScoped
     @GlobalInterceptor
-    public static class CallerInterceptor implements ServerInterceptor {
-        @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                ServerCallHandler<Q, R> next) {
-            PeerIdentity peer = call.getAttributes().get(ShmGrpc.PEER_IDENTITY);
-            String caller = peer == null ? "-" : peer.service() + "/" + peer.worker();
-            return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
-        }
-    }
+    public static class CallerInterceptor extends Callers.Interceptor {}
 }

@@ -3,16 +3,9 @@ package dev.shmesh.examples.ledger;
 import dev.shmesh.examples.api.v1.Entry;
 import dev.shmesh.examples.api.v1.LedgerGrpc;
 import dev.shmesh.examples.api.v1.Receipt;
-import dev.shmesh.grpc.shm.PeerIdentity;
-import dev.shmesh.grpc.shm.ShmGrpc;
+import dev.shmesh.service.Callers;
 import dev.shmesh.service.MeshService;
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
@@ -30,25 +23,12 @@ public final class LedgerMain {
         MeshService mesh = MeshService.join();
         LedgerService ledger = new LedgerService(mesh);
         Server server = mesh.serverBuilder(9092)
-                .addService(ServerInterceptors.intercept(ledger, new CallerInterceptor()))
+                .addService(ServerInterceptors.intercept(ledger, new Callers.Interceptor()))
                 .build().start();
         mesh.info(() -> Map.of("ledger.entries", Long.toString(ledger.entries.get())));
         mesh.ready(server::shutdown);
         System.err.println(mesh.instanceId() + ": ledger serving" + (mesh.inMesh() ? " on shared memory" : " on :9092"));
         server.awaitTermination();
-    }
-
-    /** The caller as the mesh attested it, for the reply ("quotes/quotes-1"), or "-" outside the mesh. */
-    static final Context.Key<String> CALLER = Context.key("caller");
-
-    static final class CallerInterceptor implements ServerInterceptor {
-        @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                ServerCallHandler<Q, R> next) {
-            PeerIdentity peer = call.getAttributes().get(ShmGrpc.PEER_IDENTITY);
-            String caller = peer == null ? "-" : peer.service() + "/" + peer.worker();
-            return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
-        }
     }
 
     static final class LedgerService extends LedgerGrpc.LedgerImplBase {
@@ -63,7 +43,7 @@ public final class LedgerMain {
         public void record(Entry request, StreamObserver<Receipt> responses) {
             mesh.served();
             responses.onNext(Receipt.newBuilder().setSequence(entries.incrementAndGet())
-                    .setRecordedBy(mesh.instanceId()).setCaller(CALLER.get()).build());
+                    .setRecordedBy(mesh.instanceId()).setCaller(Callers.describeCurrent()).build());
             responses.onCompleted();
         }
     }

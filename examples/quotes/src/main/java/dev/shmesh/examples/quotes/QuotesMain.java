@@ -9,16 +9,10 @@ import dev.shmesh.examples.api.v1.Quote;
 import dev.shmesh.examples.api.v1.QuoteRequest;
 import dev.shmesh.examples.api.v1.QuotesGrpc;
 import dev.shmesh.examples.api.v1.Receipt;
-import dev.shmesh.grpc.shm.PeerIdentity;
-import dev.shmesh.grpc.shm.ShmGrpc;
+import dev.shmesh.service.Callers;
 import dev.shmesh.service.MeshService;
 import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -40,24 +34,11 @@ public final class QuotesMain {
         GreeterGrpc.GreeterBlockingStub greeter = GreeterGrpc.newBlockingStub(mesh.channel("greeter"));
         Server server = mesh.serverBuilder(9093)
                 .addService(ServerInterceptors.intercept(new QuotesService(mesh, ledger, greeter),
-                        new CallerInterceptor()))
+                        new Callers.Interceptor()))
                 .build().start();
         mesh.ready(server::shutdown);
         System.err.println(mesh.instanceId() + ": quotes serving" + (mesh.inMesh() ? " on shared memory" : " on :9093"));
         server.awaitTermination();
-    }
-
-    static final Context.Key<String> CALLER = Context.key("caller");
-
-    /** Puts the caller the mesh attested (the edge worker, or another service) in the call's context. */
-    static final class CallerInterceptor implements ServerInterceptor {
-        @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                ServerCallHandler<Q, R> next) {
-            PeerIdentity peer = call.getAttributes().get(ShmGrpc.PEER_IDENTITY);
-            String caller = peer == null ? "-" : peer.service() + "/" + peer.worker();
-            return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
-        }
     }
 
     static final class QuotesService extends QuotesGrpc.QuotesImplBase {
@@ -110,7 +91,7 @@ public final class QuotesMain {
             Greeting greeting = greeter.withDeadlineAfter(5, TimeUnit.SECONDS)
                     .greet(GreetRequest.newBuilder().setName(topic).build());
             return Quote.newBuilder().setText(text).setEntry(receipt.getSequence()).setServedBy(mesh.instanceId())
-                    .setRecordedBy(receipt.getRecordedBy()).setCaller(CALLER.get())
+                    .setRecordedBy(receipt.getRecordedBy()).setCaller(Callers.describeCurrent())
                     .setGreeting(greeting.getText()).setGreeterSaw(greeting.getCaller()).build();
         }
     }
