@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -29,10 +28,8 @@ class ServiceIsolationTest {
     @Test
     void aServiceMapsOnlyTheRingsOfItsOwnConversationsAndSeesNoOtherProcess() throws Exception {
         int port = Mesh.freePort();
-        Path dir = Files.createTempDirectory("shmesh-test-isolation");
-        Path file = dir.resolve("shmesh.yaml");
         // victim: public (the edge calls it) and calls the ledger; probe: internal, calls the ledger only
-        Files.writeString(file, """
+        Path file = ServicesMeshTest.writeMeshFile("""
                 listeners:
                   - name: public
                     address: 127.0.0.1
@@ -64,8 +61,6 @@ class ServiceIsolationTest {
                     resources:
                       heap: 64m
                 """.formatted(port, PROBE_JAR, PROBE_JAR, ServicesMeshTest.LEDGER_JAR));
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
         try (Mesh mesh = Mesh.start(List.of(), port, Files.createTempDirectory("shmesh-test-run"), 1,
                 "-f", file.toString()).awaitReady(1)) {
             JsonNode status = mesh.awaitStatus("both probes connected to the ledger, the victim to the edge",

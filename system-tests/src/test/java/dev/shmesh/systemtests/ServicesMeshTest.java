@@ -53,9 +53,7 @@ class ServicesMeshTest {
      * (a stock Quarkus gRPC app), 1 ledger (internal).
      */
     static Path meshFile(int port) throws IOException {
-        Path dir = Files.createTempDirectory("shmesh-test-meshfile");
-        Path file = dir.resolve("shmesh.yaml");
-        Files.writeString(file, """
+        return writeMeshFile("""
                 listeners:
                   - name: public
                     address: 127.0.0.1
@@ -85,7 +83,16 @@ class ServicesMeshTest {
                     resources:
                       heap: 64m
                 """.formatted(port, QUOTES_JAR, GREETER_JAR, LEDGER_JAR));
-        // a gateway started as root reads it again once it has dropped to its unprivileged user
+    }
+
+    /**
+     * Writes {@code yaml} as shmesh.yaml in a new directory, readable by all: a gateway started as root reads it
+     * again once it has dropped to its unprivileged user.
+     */
+    static Path writeMeshFile(String yaml) throws IOException {
+        Path dir = Files.createTempDirectory("shmesh-test-meshfile");
+        Path file = dir.resolve("shmesh.yaml");
+        Files.writeString(file, yaml);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         return file;
@@ -245,16 +252,12 @@ class ServicesMeshTest {
     @Test
     void aMalformedMeshFileIsRefusedWithItsLineAndColumnBeforeAnythingStarts() throws Exception {
         int port = Mesh.freePort();
-        Path dir = Files.createTempDirectory("shmesh-test-badmesh");
-        Path file = dir.resolve("shmesh.yaml");
-        Files.writeString(file, """
+        Path file = writeMeshFile("""
                 services:
                   - name: quotes
                     artifact: %s
                     exposure: publik
                 """.formatted(QUOTES_JAR));
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         Path log = Files.createTempFile("shmesh-badmesh", ".log");
         Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + Mesh.JVM_OPTIONS, "-Dshmesh.worker.jar=" + Mesh.WORKER_JAR, "-jar", Mesh.GATEWAY_JAR.toString(),
