@@ -122,6 +122,10 @@ public class Gateway {
                 LOG.warnf("service %s: listen: %d is not served by this version (its gRPC goes through the edge)",
                         s.name(), s.listen().getAsInt());
             }
+            if (!s.sandbox().syscalls().isEmpty()) {
+                LOG.warnf("service %s: sandbox.syscalls %s are not added to its filter by this version (it runs under"
+                        + " the worker policy)", s.name(), s.sandbox().syscalls());
+            }
             dev.shmesh.mesh.Resources r = s.resources();
             if (r.memoryBytes().isPresent() || r.pids().isPresent() || r.cpus().isPresent()) {
                 LOG.warnf("service %s: resources.memory/pids/cpus are not enforced on this host by this version"
