@@ -7,7 +7,6 @@ import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_SLOT_SEQUENCE;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
-import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
 import static dev.shmesh.broker.internal.SlotDescriptor.HEADER_LENGTH;
 import static dev.shmesh.broker.internal.SlotDescriptor.LENGTH_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.SEQUENCE_OFFSET;
@@ -279,8 +278,8 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             throw new IllegalArgumentException("limit=" + limit + " must be positive");
         }
         int state = state();
-        if (state == STATE_FENCED) {
-            return FENCED;
+        if (state != STATE_ACTIVE && state != STATE_CLOSED) {
+            return sentinelFor(state);
         }
         int count = 0;
         int result = 0;

@@ -261,12 +261,13 @@ class RingFuzzTest {
                                     return (accept & 1) != 0;
                                 });
                         assertTrue(r >= 0 || r == Ring.FENCED, "releaseAbandoned returned " + r);
-                        assertTrue(r != Ring.FENCED || ring.isFenced());
+                        assertTrue(r != Ring.FENCED || ring.isFenced(), "releaseAbandoned said FENCED of a ring that is not");
                     }
                     case M_DIAGNOSTICS -> {
                         int unreleased = ring.claimedUnreleased();
                         assertTrue(unreleased >= 0 && unreleased <= MPMC_SLOTS, "claimedUnreleased " + unreleased);
-                        assertTrue(ring.consumers() + ring.producers() <= MemberTableDescriptor.RECORDS);
+                        assertTrue(ring.consumers() + ring.producers() <= MemberTableDescriptor.RECORDS,
+                                "more parties than member records");
                     }
                     case M_CLOSE_RING -> ring.closeRing();
                     case M_AWAIT -> ring.awaitWork(0);
@@ -307,13 +308,14 @@ class RingFuzzTest {
         if (result >= 0) {
             assertTrue(result >= 8 && (long) result + length <= ring.capacity(),
                     "claimed index " + result + " for " + length + " bytes in a ring of " + ring.capacity());
-            assertTrue(length <= ring.maxPayloadLength());
+            assertTrue(length <= ring.maxPayloadLength(), "claimed " + length + " bytes, over the max payload");
             return;
         }
         switch (result) {
             case Ring.BACK_PRESSURED, Ring.CLOSED -> { }
-            case Ring.TOO_LARGE -> assertTrue(length > ring.maxPayloadLength());
-            case Ring.FENCED -> assertTrue(ring.isFenced());
+            case Ring.TOO_LARGE -> assertTrue(length > ring.maxPayloadLength(), "TOO_LARGE for " + length + " bytes");
+            case Ring.FENCED -> assertTrue(ring.isFenced() && !ring.fenceReport().isEmpty(),
+                    "a claim said FENCED of a ring that is not fenced");
             default -> fail("claim returned " + result);
         }
     }
@@ -353,9 +355,10 @@ class RingFuzzTest {
                     + maxPayloadLength);
             assertTrue(offset >= 0 && offset + length <= buffer.byteSize(), "a message at " + offset + "+" + length
                     + " in a data area of " + buffer.byteSize());
-            for (long i = 0; i < length; i++) {
-                checksum += buffer.get(ValueLayout.JAVA_BYTE, offset + i);
-            }
+            // a checked slice: a payload that leaves the data area throws here (the loop-free read keeps the
+            // instrumented harness cheap)
+            MemorySegment payload = buffer.asSlice(offset, length);
+            checksum += length == 0 ? 0 : payload.get(ValueLayout.JAVA_BYTE, length - 1);
         }
 
         int poll(MessageSource source, int limit) {
@@ -366,7 +369,7 @@ class RingFuzzTest {
                 assertEquals(handled, r, "poll's count and the handler's calls differ");
                 assertTrue(r <= limit, "poll handed over " + r + " messages, limit " + limit);
             } else if (r == Ring.CLOSED) {
-                assertEquals(0, handled);
+                assertEquals(0, handled, "CLOSED after handing over messages");
             } else if (r == Ring.FENCED) {
                 assertTrue(ring.isFenced() && !ring.fenceReport().isEmpty(), "FENCED from a ring that is not");
             } else {
@@ -419,7 +422,7 @@ class RingFuzzTest {
             private final byte[] pristine;
             /** The segment and the rest of its last page, addressed raw. */
             private final MemorySegment page;
-            private final byte[] pageImage;
+            private final MemorySegment image;
             private final long[][] untouched;
 
             @SuppressWarnings("restricted") // reads the rest of the mapping's page: the stray-write detector
@@ -435,7 +438,7 @@ class RingFuzzTest {
                 pristine = segment.memory().toArray(ValueLayout.JAVA_BYTE);
                 long pageEnd = (segment.length() + 4095) & -4096L;
                 page = MemorySegment.ofAddress(segment.memory().address()).reinterpret(pageEnd);
-                pageImage = new byte[(int) pageEnd];
+                image = MemorySegment.ofArray(new byte[(int) pageEnd]);
                 long c = BASE;
                 untouched = new long[][] {
                     {0, BASE}, // segment header
@@ -455,7 +458,7 @@ class RingFuzzTest {
             ManyToOneRing fresh() {
                 MemorySegment.copy(pristine, 0, segment.memory(), ValueLayout.JAVA_BYTE, 0, pristine.length);
                 page.asSlice(segment.length()).fill((byte) 0);
-                MemorySegment.copy(page, ValueLayout.JAVA_BYTE, 0, pageImage, 0, pageImage.length);
+                image.copyFrom(page);
                 try {
                     return ManyToOneRing.attach(segment);
                 } catch (ShmFormatException e) {
@@ -465,10 +468,9 @@ class RingFuzzTest {
 
             void assertUntouchedOutsideItsFields() {
                 for (long[] range : untouched) {
-                    for (long i = range[0]; i < range[1]; i++) {
-                        if (page.get(ValueLayout.JAVA_BYTE, i) != pageImage[(int) i]) {
-                            fail("the ring wrote byte " + i + " of its mapping, outside every field it owns");
-                        }
+                    long at = MemorySegment.mismatch(page, range[0], range[1], image, range[0], range[1]);
+                    if (at >= 0) {
+                        fail("the ring wrote byte " + (range[0] + at) + " of its mapping, outside every field it owns");
                     }
                 }
             }
