@@ -454,11 +454,21 @@ class RingFuzzTest {
                 };
             }
 
-            /** The pristine ring (memory as {@code create} left it), attached anew. */
-            ManyToOneRing fresh() {
+            ShmSegment segment() {
+                return segment;
+            }
+
+            /** The memory as {@code create} left it. */
+            MemorySegment freshMemory() {
                 MemorySegment.copy(pristine, 0, segment.memory(), ValueLayout.JAVA_BYTE, 0, pristine.length);
                 page.asSlice(segment.length()).fill((byte) 0);
                 image.copyFrom(page);
+                return segment.memory();
+            }
+
+            /** The pristine ring, attached anew. */
+            ManyToOneRing fresh() {
+                freshMemory();
                 try {
                     return ManyToOneRing.attach(segment);
                 } catch (ShmFormatException e) {
