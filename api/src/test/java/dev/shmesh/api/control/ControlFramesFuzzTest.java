@@ -19,7 +19,7 @@ import java.io.InputStream;
  * body, whatever the length prefix says. Every frame read is re-encoded and read back equal.
  *
  * <p>Regression mode (every build) runs the inputs in {@code ControlFramesFuzzTestInputs/<method>/}; {@code
- * bench/fuzz.sh} fuzzes. The seeds there are what {@link ControlFrames#write} writes ({@link ControlFrameSeeds}).
+ * bench/fuzz.sh} fuzzes. The seeds there are what {@link ControlFrames#write} writes ({@link ControlFrameSeedsTest}).
  */
 class ControlFramesFuzzTest {
 
