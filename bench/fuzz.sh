@@ -63,9 +63,10 @@ for entry in "${FUZZERS[@]}"; do
   inputs="$module/src/test/resources/$(dirname "${class//.//}")/${class##*.}Inputs/$method"
   # (Jazzer writes them to the module's root while that directory does not exist yet)
   for f in "$TREE/$inputs"/{crash,timeout,slow-unit}-* "$TREE/$module"/{crash,timeout,slow-unit}-*; do
-    [ -e "$f" ] || continue
-    mkdir -p "$ROOT/$inputs" && cp -n "$f" "$ROOT/$inputs/" && rm -f "$f" && echo "fuzz:   kept $inputs/$(basename "$f")" >&2
+    [ -e "$f" ] && [ ! -e "$ROOT/$inputs/$(basename "$f")" ] || continue
+    mkdir -p "$ROOT/$inputs" && cp "$f" "$ROOT/$inputs/" && echo "fuzz:   new finding kept: $inputs/$(basename "$f")" >&2
   done
+  rm -f "$TREE/$module"/{crash,timeout,slow-unit}-*
 done
 echo "fuzz: logs in $LOGS" >&2
 exit $status
