@@ -1,5 +1,6 @@
 package dev.shmesh.broker;
 
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_STATE;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_PID_OFFSET;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_POSITION_OFFSET;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_REASON_OFFSET;
@@ -138,9 +139,18 @@ abstract sealed class AbstractRing permits ManyToOneRing, ManyToManyRing {
         return (int) INT.getAcquire(memory, stateOffset);
     }
 
-    /** {@link Ring#CLOSED} or {@link Ring#FENCED} for a non-active state. */
-    static int sentinelFor(int state) {
-        return state == STATE_CLOSED ? Ring.CLOSED : Ring.FENCED;
+    /**
+     * {@link Ring#CLOSED} or {@link Ring#FENCED} for a non-active state. A state word that no ring writes (a broken
+     * peer's) fences the ring, so that every party sees it fenced, not only those that happen to check the state.
+     */
+    final int sentinelFor(int state) {
+        if (state == STATE_CLOSED) {
+            return Ring.CLOSED;
+        }
+        if (state != STATE_FENCED) {
+            return fence(FENCE_BAD_STATE, state);
+        }
+        return Ring.FENCED;
     }
 
     /**

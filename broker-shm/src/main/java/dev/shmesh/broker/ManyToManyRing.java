@@ -2,12 +2,13 @@ package dev.shmesh.broker;
 
 import static dev.shmesh.broker.internal.RecordDescriptor.PADDING_TYPE;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_COMMIT;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_HEAD;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_LENGTH;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_SLOT_SEQUENCE;
+import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_TAIL;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
-import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
 import static dev.shmesh.broker.internal.SlotDescriptor.HEADER_LENGTH;
 import static dev.shmesh.broker.internal.SlotDescriptor.LENGTH_OFFSET;
 import static dev.shmesh.broker.internal.SlotDescriptor.SEQUENCE_OFFSET;
@@ -158,6 +159,12 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
         long position = (long) LONG.getVolatile(memory, tailOffset);
         long slot;
         while (true) {
+            if (position < 0) {
+                // positions count from 0 and only grow: a negative tail is a broken peer's, and a position claimed
+                // there would reach the caller as a sentinel that is none, leaving the slot claimed for good
+                clearClaim(claimOffset);
+                return fence(FENCE_BAD_TAIL, position);
+            }
             slot = slotOffset(position);
             long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
             long difference = sequence - position;
@@ -279,8 +286,8 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
             throw new IllegalArgumentException("limit=" + limit + " must be positive");
         }
         int state = state();
-        if (state == STATE_FENCED) {
-            return FENCED;
+        if (state != STATE_ACTIVE && state != STATE_CLOSED) {
+            return sentinelFor(state);
         }
         int count = 0;
         int result = 0;
@@ -290,6 +297,10 @@ public final class ManyToManyRing extends AbstractRing implements Ring {
                 long position = (long) LONG.getVolatile(memory, headOffset);
                 long slot;
                 while (true) {
+                    if (position < 0) {
+                        result = fence(FENCE_BAD_HEAD, position); // positions count from 0 and only grow
+                        break poll;
+                    }
                     slot = slotOffset(position);
                     long sequence = (long) LONG.getAcquire(data, slot + SEQUENCE_OFFSET);
                     long difference = sequence - (position + 1);

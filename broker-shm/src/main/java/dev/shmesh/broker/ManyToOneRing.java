@@ -12,7 +12,6 @@ import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_RECORD_TYPE;
 import static dev.shmesh.broker.internal.RingDescriptor.FENCE_BAD_TAIL;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_ACTIVE;
 import static dev.shmesh.broker.internal.RingDescriptor.STATE_CLOSED;
-import static dev.shmesh.broker.internal.RingDescriptor.STATE_FENCED;
 
 import dev.shmesh.broker.internal.RecordDescriptor;
 import dev.shmesh.broker.internal.RingDescriptor;
@@ -375,8 +374,8 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
             throw new IllegalArgumentException("limit=" + limit + " must be positive");
         }
         int state = state();
-        if (state == STATE_FENCED) {
-            return FENCED;
+        if (state != STATE_ACTIVE && state != STATE_CLOSED) {
+            return sentinelFor(state);
         }
         final long head = (long) LONG.getAcquire(ADDRESS_SPACE, headAddress);
         if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0) {
@@ -480,7 +479,9 @@ public final class ManyToOneRing extends AbstractRing implements Ring {
     }
 
     private boolean revokeHeadClaim(boolean revoke) {
-        if (state() == STATE_FENCED) {
+        int state = state();
+        if (state != STATE_ACTIVE && state != STATE_CLOSED) {
+            sentinelFor(state);
             return false;
         }
         long head = (long) LONG.getAcquire(memory, headOffset);

@@ -35,6 +35,26 @@ class ManyToManyRingTest extends RingContractTest {
         return "bad slot sequence at position 0";
     }
 
+    /**
+     * Found by RingFuzzTest: a tail of -8 whose slot's sequence said free was claimed, and tryClaim returned the
+     * position, -8, which is no sentinel, while the slot stayed claimed; a negative head is as impossible.
+     */
+    @Test
+    void aNegativeTailOrHeadFencesTheRing() throws Exception {
+        ManyToManyRing ring = (ManyToManyRing) ring("r");
+        long control = dev.shmesh.broker.internal.SegmentHeaderDescriptor.LENGTH;
+        ring.segment().memory().set(ValueLayout.JAVA_LONG, control + dev.shmesh.broker.internal.RingDescriptor.TAIL_OFFSET, -8L);
+        long slot = ((-8L) & (ring.slots() - 1)) * SlotDescriptor.slotLength(512);
+        ring.buffer().set(ValueLayout.JAVA_LONG, slot + SlotDescriptor.SEQUENCE_OFFSET, -8L);
+        assertEquals(Ring.FENCED, ring.tryClaim(1, 8));
+        assertTrue(ring.fenceReport().contains("bad tail position at position -8"), ring.fenceReport());
+
+        ManyToManyRing other = (ManyToManyRing) ring("s");
+        other.segment().memory().set(ValueLayout.JAVA_LONG, control + dev.shmesh.broker.internal.RingDescriptor.HEAD_OFFSET, -1L);
+        assertEquals(Ring.FENCED, other.poll(new Collector(), 1));
+        assertTrue(other.fenceReport().contains("bad head position at position -1"), other.fenceReport());
+    }
+
     @Test
     void lengthBeyondTheSlotFences() throws Exception {
         Ring ring = ring("r");

@@ -246,6 +246,20 @@ abstract class RingContractTest {
         assertEquals("", good.fenceReport());
     }
 
+    /** Found by RingFuzzTest: a state word of -1 made producers answer FENCED while the consumer went on. */
+    @Test
+    void aStateWordNoRingWritesFencesTheRingForEveryParty() throws Exception {
+        Ring ring = ring("r");
+        assertTrue(ring.offer(1, bytes(8, 0), 0, 8) >= 0);
+        ring.segment().memory().set(ValueLayout.JAVA_INT,
+                dev.shmesh.broker.internal.SegmentHeaderDescriptor.LENGTH
+                        + dev.shmesh.broker.internal.RingDescriptor.STATE_OFFSET, -1);
+        assertEquals(Ring.FENCED, ring.poll(new Collector(), 10), "the consumer does not read on");
+        assertTrue(ring.isFenced());
+        assertTrue(ring.fenceReport().contains("bad state word at position -1"), ring.fenceReport());
+        assertEquals(Ring.FENCED, ring.offer(1, bytes(8, 0), 0, 8));
+    }
+
     @Test
     void handlerExceptionConsumesThatMessageAndKeepsTheRingConsistent() throws Exception {
         Ring ring = ring("r");

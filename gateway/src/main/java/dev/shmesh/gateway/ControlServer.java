@@ -214,16 +214,12 @@ final class ControlServer implements AutoCloseable {
                     reject("closed the connection before Hello");
                     return;
                 }
-                if (!first.hasHello()) {
-                    reject("first frame is " + first.getBodyCase() + ", not Hello");
+                String malformed = HelloCheck.refusal(first);
+                if (malformed != null) {
+                    reject(malformed);
                     return;
                 }
                 Hello hello = first.getHello();
-                if (hello.getProtocolVersion() != ControlFrames.PROTOCOL_VERSION) {
-                    reject("protocol version " + hello.getProtocolVersion() + ", gateway speaks "
-                            + ControlFrames.PROTOCOL_VERSION);
-                    return;
-                }
                 if (peerUid != ownUid) {
                     reject("uid " + peerUid + " is not the gateway's uid " + ownUid);
                     return;

@@ -36,7 +36,7 @@ final class Supervisor {
     /** A worker ready this long has its consecutive-failure count reset. */
     private static final Duration STABLE_AFTER = Duration.ofSeconds(30);
 
-    private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final java.util.regex.Pattern INSTANCE_ID = HelloCheck.INSTANCE_ID;
 
     private final GatewayConfig config;
     private final MeshTopology topology;

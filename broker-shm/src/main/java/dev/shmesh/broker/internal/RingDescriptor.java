@@ -72,6 +72,8 @@ public final class RingDescriptor {
     public static final int FENCE_BAD_TAIL = 4;
     public static final int FENCE_BAD_SLOT_SEQUENCE = 5;
     public static final int FENCE_BAD_COMMIT = 6;
+    /** A state word that is none of ACTIVE, CLOSED, FENCED: no ring writes one. */
+    public static final int FENCE_BAD_STATE = 7;
 
     /** Smallest data area. */
     public static final int MIN_CAPACITY = 1024;
@@ -131,6 +133,7 @@ public final class RingDescriptor {
             case FENCE_BAD_TAIL -> "bad tail position";
             case FENCE_BAD_SLOT_SEQUENCE -> "bad slot sequence";
             case FENCE_BAD_COMMIT -> "bad commit (record header changed under its producer)";
+            case FENCE_BAD_STATE -> "bad state word";
             default -> "reason " + reason;
         };
     }

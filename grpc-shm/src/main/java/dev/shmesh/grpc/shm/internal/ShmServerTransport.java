@@ -193,7 +193,20 @@ final class ShmServerTransport implements ServerTransport, ShmConnection.Listene
             return;
         }
         Metadata md = headers.metadata();
-        listener.streamCreated(stream, headers.method(), md);
+        try {
+            listener.streamCreated(stream, headers.method(), md);
+        } catch (RuntimeException e) {
+            // grpc-java refuses some headers by throwing: a grpc-timeout that is no timeout is a NumberFormatException
+            // out of its parser. The peer broke the protocol, and this is its protocol error, not the server failing:
+            // a stream that never got a listener is dropped here (aborting it would call a listener it does not have)
+            if (stream.listener() == null) {
+                synchronized (this) {
+                    streams.remove(streamId);
+                }
+            }
+            throw new ProtocolException("HEADERS on stream " + streamId + " refused by grpc-java ("
+                    + e.getClass().getSimpleName() + "; a malformed grpc-timeout?)");
+        }
         stream.readyOnStart();
     }
 

@@ -102,6 +102,47 @@ class HostilePeerTest {
         assertServes();
     }
 
+    /**
+     * grpc-java's server throws NumberFormatException on a malformed grpc-timeout: that was the connection thread
+     * failing (SEVERE, INTERNAL) and a stream listener throwing NullPointerException after it; it is the peer's
+     * protocol error, and only its connection closes.
+     */
+    @Test
+    void headersThatGrpcRefusesAreThatPeersProtocolError() throws Exception {
+        java.util.List<java.util.logging.LogRecord> severe = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dev.shmesh.grpc.shm.internal");
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue()) {
+                    severe.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        log.addHandler(handler);
+        try {
+            Rendezvous.Established est = Rendezvous.connect(socket, 1 << 16, 5_000);
+            try (AFUNIXSocket s = (AFUNIXSocket) est.socket()) {
+                io.grpc.Metadata md = new io.grpc.Metadata();
+                md.put(io.grpc.Metadata.Key.of("grpc-timeout", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "zzz");
+                assertTrue(new FrameWriter(est.outbound()).write(FrameDescriptor.HEADERS, 1,
+                        FrameBodies.headers("grpc.health.v1.Health/Check", null, md)));
+                assertClosedByServer(s);
+            }
+            assertServes();
+            assertTrue(severe.isEmpty(), () -> "logged as a server failure: " + severe.get(0).getMessage() + " "
+                    + severe.get(0).getThrown());
+        } finally {
+            log.removeHandler(handler);
+        }
+    }
+
     @Test
     void aHelloWithAnUnsealedMemfdIsRefused() throws Exception {
         int a = MemFd.create("unsealed", 1 << 20, MemFd.MFD_CLOEXEC);
