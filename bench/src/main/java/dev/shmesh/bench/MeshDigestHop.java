@@ -13,12 +13,14 @@ import java.util.Locale;
 import org.HdrHistogram.Histogram;
 
 /**
- * What the edge → compute hop costs: gRPC {@code Demo/Echo} (answered by the edge) against {@code Demo/Digest}
- * (the edge calls a compute worker over gRPC on shared memory) through a running mesh, one call at a time (c1),
- * 64 B payloads, interleaved rounds. Prints p50 / mean / p99 in µs per round and the Digest − Echo difference.
+ * What a hop behind the edge costs: gRPC {@code Demo/Echo} (answered by the edge) against a call the edge passes on
+ * over gRPC on shared memory — {@code Demo/Digest} (the edge calls a compute worker; the default) or any unary method
+ * taking a message with one bytes/string field 1, e.g. {@code shmesh.example.v1.Ledger/Record} (the edge forwards it
+ * to a service of a mesh file) — through a running mesh, one call at a time (c1), 64 B payloads, interleaved rounds.
+ * Prints p50 / mean / p99 in µs per round and the difference.
  *
- * <pre>java -cp bench/target/benchmarks.jar dev.shmesh.bench.MeshDigestHop HOST:PORT [rounds] [calls per round]</pre>
- * (bench/grpc/digest-hop.sh starts the mesh and runs this.)
+ * <pre>java -cp bench/target/benchmarks.jar dev.shmesh.bench.MeshDigestHop HOST:PORT [rounds] [calls] [full method]</pre>
+ * (bench/grpc/digest-hop.sh and bench/grpc/service-hop.sh start the mesh and run this.)
  */
 public final class MeshDigestHop {
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
@@ -39,9 +41,9 @@ public final class MeshDigestHop {
 
     private MeshDigestHop() {}
 
-    private static MethodDescriptor<byte[], byte[]> method(String name) {
+    private static MethodDescriptor<byte[], byte[]> method(String fullName) {
         return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName("shmesh.demo.v1.Demo/" + name).setRequestMarshaller(BYTES)
+                .setFullMethodName(fullName).setRequestMarshaller(BYTES)
                 .setResponseMarshaller(BYTES).build();
     }
 
@@ -50,12 +52,14 @@ public final class MeshDigestHop {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         int calls = args.length > 2 ? Integer.parseInt(args[2]) : 20_000;
         byte[] payload = new byte[64];
-        // EchoRequest{payload = 1} and DigestRequest{data = 1}: the same bytes on the wire, field 1, 64 bytes
+        // EchoRequest{payload = 1}, DigestRequest{data = 1}, Entry{text = 1}: the same bytes on the wire, field 1, 64
+        // bytes (zero bytes are valid UTF-8 for a string)
         byte[] request = new byte[2 + payload.length];
         request[0] = 0x0A;
         request[1] = (byte) payload.length;
-        MethodDescriptor<byte[], byte[]> echo = method("Echo");
-        MethodDescriptor<byte[], byte[]> digest = method("Digest");
+        MethodDescriptor<byte[], byte[]> echo = method("shmesh.demo.v1.Demo/Echo");
+        MethodDescriptor<byte[], byte[]> digest = method(args.length > 3 ? args[3] : "shmesh.demo.v1.Demo/Digest");
+        String name = digest.getBareMethodName();
         ManagedChannel ch = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1])).usePlaintext()
                 .directExecutor().build();
         try {
@@ -63,7 +67,8 @@ public final class MeshDigestHop {
                 ClientCalls.blockingUnaryCall(ch, echo, CallOptions.DEFAULT, request);
                 ClientCalls.blockingUnaryCall(ch, digest, CallOptions.DEFAULT, request);
             }
-            System.out.println("| round | Echo p50 / mean / p99 (µs) | Digest p50 / mean / p99 (µs) | Digest − Echo p50 / mean (µs) |");
+            System.out.printf("| round | Echo p50 / mean / p99 (µs) | %s p50 / mean / p99 (µs) | %s − Echo p50 / mean (µs) |%n",
+                    name, name);
             System.out.println("|---|---|---|---|");
             for (int r = 1; r <= rounds; r++) {
                 Histogram e = run(ch, echo, request, calls);
