@@ -121,10 +121,14 @@ final class Mesh implements AutoCloseable {
         return mesh;
     }
 
-    /** Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready. */
+    /**
+     * Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready; the first
+     * time, {@link FdLeakGuard} records the descriptors of the gateway and each worker as the baseline.
+     */
     Mesh awaitReady(int n) {
-        awaitStatus(n + " ready edge workers, the rest ready too",
+        JsonNode ready = awaitStatus(n + " ready edge workers, the rest ready too",
                 s -> edges(s).size() == n && countState(s, "ready") == s.get("workers").size(), Duration.ofSeconds(60));
+        FdLeakGuard.recordBaseline(this, ready);
         return this;
     }
 
@@ -251,8 +255,13 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the mesh; first, {@link FdLeakGuard} checks that its processes hold no descriptor more than when it became
+     * ready, and the leak it finds, if any, is thrown once the mesh is stopped.
+     */
     @Override
     public void close() {
+        AssertionError leak = FdLeakGuard.checkBeforeClose(this);
         List<ProcessHandle> all = knownProcesses();
         gateway.destroy();
         try {
@@ -293,6 +302,9 @@ final class Mesh implements AutoCloseable {
             Files.deleteIfExists(log);
         } catch (IOException ignored) {
             // a temp file
+        }
+        if (leak != null) {
+            throw leak;
         }
     }
 
