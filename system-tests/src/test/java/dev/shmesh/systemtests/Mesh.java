@@ -353,6 +353,29 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    /** Polls {@code condition} until it holds, or fails naming {@code what} after {@code timeout}. */
+    static void await(String what, java.util.function.BooleanSupplier condition, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            sleep(20); // the poll interval
+        }
+    }
+
+    /** Whether a TCP socket of this network namespace listens on 127.0.0.1:{@code port} (/proc/net/tcp). */
+    static boolean listening(int port) {
+        String local = String.format("0100007F:%04X", port); // 127.0.0.1, as the kernel prints it on little-endian
+        try {
+            return Files.readAllLines(Path.of("/proc/net/tcp")).stream()
+                    .map(l -> l.trim().split("\\s+"))
+                    .anyMatch(f -> f.length > 3 && f[1].equals(local) && f[3].equals("0A"));
+        } catch (IOException e) {
+            throw new AssertionError("cannot read /proc/net/tcp", e);
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
