@@ -95,6 +95,9 @@ public final class FdLeakGuard implements AfterEachCallback {
             }
         }
         Map<String, Long> processes = processes(status);
+        if (!processes.containsKey("gateway")) { // the guard would check nothing of the one process always here
+            throw new AssertionError("the fd-leak guard finds no gateway JVM at the gateway's pid in " + status);
+        }
         Map<String, Baseline> baselines = snapshot(processes);
         long deadline = System.nanoTime() + SETTLE.toNanos();
         while (System.nanoTime() - deadline < 0) {
@@ -292,7 +295,10 @@ public final class FdLeakGuard implements AfterEachCallback {
         return fds;
     }
 
-    /** The gateway and each worker process of a /status document, by name. */
+    /**
+     * The gateway and each worker process of a /status document, by name: those whose pid names a gateway or worker
+     * JVM here (a worker in a container reports its pid in its own pid namespace, which may name anything here).
+     */
     private static Map<String, Long> processes(JsonNode status) {
         Map<String, Long> pids = new LinkedHashMap<>();
         pids.put("gateway", status.get("gateway").get("pid").asLong());
@@ -301,7 +307,18 @@ public final class FdLeakGuard implements AfterEachCallback {
                 pids.put(w.get("id").asText(), w.get("pid").asLong());
             }
         }
+        pids.values().removeIf(pid -> !runsQuarkusApp(pid));
         return pids;
+    }
+
+    /** Whether {@code pid} runs a Quarkus fast-jar (the gateway, a worker); its command line says. */
+    private static boolean runsQuarkusApp(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8).contains("quarkus-run.jar");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
