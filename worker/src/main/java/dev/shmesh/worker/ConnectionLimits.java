@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
@@ -69,6 +70,8 @@ final class ConnectionLimits extends ChannelInboundHandlerAdapter {
     /** A request has ended: the next byte starts the next request's clock. */
     private boolean betweenRequests;
     private boolean observed;
+    /** A request asked to switch protocols (h2c): after it, look for HTTP/2 again on each read. */
+    private boolean upgradeAsked;
     private long requests;
     private long responses;
 
@@ -133,6 +136,10 @@ final class ConnectionLimits extends ChannelInboundHandlerAdapter {
         if (betweenRequests && bytes.isReadable() && timeoutNanos > 0) {
             betweenRequests = false;
             arm(ctx);
+        }
+        if (observed && !upgradeAsked) {
+            ctx.fireChannelRead(bytes); // HTTP/1.x for good: nothing to look up in the pipeline
+            return;
         }
         // Until Vert.x has chosen HTTP/1.x or HTTP/2 (from the first bytes: the h2c preface or not), one byte at a
         // time: its choice rebuilds the pipeline, and the observer must be behind the new decoder before that
@@ -240,9 +247,10 @@ final class ConnectionLimits extends ChannelInboundHandlerAdapter {
     private final class Observer extends ChannelDuplexHandler {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof HttpRequest) {
+            if (msg instanceof HttpRequest request) {
                 cancel(); // headers complete (or refused by the decoder, which Vert.x answers)
                 requests++;
+                upgradeAsked |= request.headers().contains(HttpHeaderNames.UPGRADE);
             }
             if (msg instanceof LastHttpContent) {
                 betweenRequests = true;
