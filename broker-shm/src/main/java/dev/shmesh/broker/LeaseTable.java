@@ -43,8 +43,9 @@ import java.util.Optional;
  * #reap(Ring, Holders)} takes that knowledge as a {@link Holders}.
  *
  * <p>By convention the first 8 payload bytes of a leased message are its request id (0 if shorter), so that
- * answers carry it and clients drop duplicates. Deadlines are {@link System#nanoTime()} values: on Linux
- * CLOCK_MONOTONIC, the same in every process of a host. Thread-safety: {@link #pollLeased} from one thread per
+ * answers carry it and clients drop duplicates. Deadlines are values of a {@link NanoClock}, {@link NanoClock#SYSTEM}
+ * ({@link System#nanoTime()}: on Linux CLOCK_MONOTONIC, the same in every process of a host) unless a test injects
+ * another ({@link #useClock}). Thread-safety: {@link #pollLeased} from one thread per
  * {@code LeaseTable} instance (attach one per consumer thread); {@link #complete}, {@link #extend} and
  * {@link #reap} from any thread.
  */
@@ -94,6 +95,7 @@ public final class LeaseTable implements AutoCloseable {
     private long corrupt;
     private long holder = PID;
     private long holderStartMillis = START_MILLIS;
+    private NanoClock clock = NanoClock.SYSTEM;
     private final MessageHandler fill = this::fill;
 
     private LeaseTable(ShmSegment segment, int slots, int maxPayloadLength) {
@@ -156,6 +158,16 @@ public final class LeaseTable implements AutoCloseable {
         }
         this.holder = member;
         this.holderStartMillis = 0;
+        return this;
+    }
+
+    /**
+     * Reads deadlines' time from {@code clock} instead of {@link NanoClock#SYSTEM}: for tests of lease expiry that move
+     * time by hand. Deadlines live in shared memory, so every table attached to the same segment must read the same
+     * clock. Call before the first use.
+     */
+    public LeaseTable useClock(NanoClock clock) {
+        this.clock = java.util.Objects.requireNonNull(clock, "clock");
         return this;
     }
 
@@ -233,7 +245,7 @@ public final class LeaseTable implements AutoCloseable {
         }
         long requestId = length >= Long.BYTES ? buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) : 0;
         region.set(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET, holderStartMillis);
-        region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, System.nanoTime() + leaseNanos);
+        region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, clock.nanoTime() + leaseNanos);
         region.set(ValueLayout.JAVA_LONG, s + REQUEST_ID_OFFSET, requestId);
         region.set(ValueLayout.JAVA_INT, s + TYPE_OFFSET, type);
         region.set(ValueLayout.JAVA_INT, s + LENGTH_OFFSET, length);
@@ -260,7 +272,7 @@ public final class LeaseTable implements AutoCloseable {
         if ((long) LONG.getAcquire(region, word(lease)) != ownerState(holder, LEASED)) {
             return false;
         }
-        LONG.setRelease(region, slotOffset(lease) + DEADLINE_OFFSET, System.nanoTime() + leaseNanos);
+        LONG.setRelease(region, slotOffset(lease) + DEADLINE_OFFSET, clock.nanoTime() + leaseNanos);
         return (long) LONG.getAcquire(region, word(lease)) == ownerState(holder, LEASED);
     }
 
@@ -284,7 +296,7 @@ public final class LeaseTable implements AutoCloseable {
      */
     public int reap(MessageSink ring, Holders holders) {
         int redelivered = 0;
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         for (int slot = 0; slot < slots; slot++) {
             long s = slotOffset(slot);
             long word = (long) LONG.getAcquire(region, word(slot));
@@ -352,7 +364,7 @@ public final class LeaseTable implements AutoCloseable {
             }
             long s = slotOffset(slot);
             region.set(ValueLayout.JAVA_LONG, s + OWNER_START_TIME_OFFSET, holderStartMillis);
-            region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, System.nanoTime()); // expired from now on
+            region.set(ValueLayout.JAVA_LONG, s + DEADLINE_OFFSET, clock.nanoTime()); // expired once time moves on
             region.set(ValueLayout.JAVA_LONG, s + REQUEST_ID_OFFSET,
                     length >= Long.BYTES ? buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, offset) : 0);
             region.set(ValueLayout.JAVA_INT, s + TYPE_OFFSET, type);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,6 +21,8 @@ class LeaseTableTest {
     private final ShmFiles files = new ShmFiles();
     private final Arena arena = Arena.ofShared();
     private final ChildJvms children = new ChildJvms();
+    /** The tables' clock, moved by hand: lease expiry is tested without sleeping. */
+    private final AtomicLong now = new AtomicLong(1_000_000);
 
     @AfterEach
     void cleanUp() throws Exception {
@@ -65,11 +68,11 @@ class LeaseTableTest {
                 LeaseTable leases = LeaseTable.create(files.path("leases"), 8, ring.maxPayloadLength());
                 Counters counters = Counters.create(files.path("counters"), 2)) {
             RingCounters rc = counters.allocate("ring");
-            leases.bindCounters(rc);
+            leases.useClock(now::get).bindCounters(rc);
             offerRequest(ring, 7);
             int[] lease = {-1};
             assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> lease[0] = l, 10, 1));
-            Thread.sleep(2); // the 1 ns lease is over
+            now.addAndGet(2); // the 1 ns lease is over
             assertEquals(1, leases.reap(ring));
             assertEquals(0, leases.reap(ring), "redelivered once");
             assertFalse(leases.complete(lease[0]), "the lease was taken back");
@@ -84,13 +87,14 @@ class LeaseTableTest {
     void aRedeliveryTheRingRefusesStaysLeasedForTheNextReap() throws Exception {
         try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 1024);
                 LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            leases.useClock(now::get);
             offerRequest(ring, 9);
             assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> {}, 1, 1));
             MemorySegment filler = arena.allocate(24);
             while (ring.offer(1, filler, 0, 24) >= 0) {
                 // fill the ring
             }
-            Thread.sleep(2);
+            now.addAndGet(2); // the 1 ns lease is over
             assertEquals(0, leases.reap(ring));
             assertEquals(1, leases.inUse());
             while (ring.poll((t, b, o, l) -> {}, 100) > 0) {
@@ -98,6 +102,74 @@ class LeaseTableTest {
             }
             assertEquals(1, leases.reap(ring));
             assertEquals(List.of(9L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void aLeaseExpiresOnlyAfterItsDeadline() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            leases.useClock(now::get);
+            offerRequest(ring, 5);
+            int[] lease = {-1};
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> lease[0] = l, 1, 100));
+            now.addAndGet(99);
+            assertEquals(0, leases.reap(ring), "1 ns before the deadline");
+            now.addAndGet(1);
+            assertEquals(0, leases.reap(ring), "at the deadline: still held");
+            assertEquals(List.of(), drainRequestIds(ring));
+            now.addAndGet(1);
+            assertEquals(1, leases.reap(ring), "1 ns past the deadline: redelivered");
+            assertEquals(List.of(5L), drainRequestIds(ring));
+            assertFalse(leases.complete(lease[0]));
+        }
+    }
+
+    @Test
+    void extendMovesTheDeadlineToNowPlusTheNewLease() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            leases.useClock(now::get);
+            offerRequest(ring, 6);
+            int[] lease = {-1};
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> lease[0] = l, 1, 100));
+            now.addAndGet(90);
+            assertTrue(leases.extend(lease[0], 100)); // deadline: 90 + 100 from the lease's start
+            now.addAndGet(60);
+            assertEquals(0, leases.reap(ring), "past the first deadline, within the extended one");
+            now.addAndGet(41);
+            assertEquals(1, leases.reap(ring), "past the extended deadline");
+            assertEquals(List.of(6L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void aDeadlineAcrossTheClocksWrapStillExpiresInOrder() throws Exception {
+        now.set(Long.MAX_VALUE - 50); // nanoTime values may be anywhere, and wrap
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            leases.useClock(now::get);
+            offerRequest(ring, 8);
+            assertEquals(1, leases.pollLeased(ring, (l, id, t, p, o, n) -> {}, 1, 100)); // deadline wraps past MAX
+            now.set(Long.MAX_VALUE);
+            assertEquals(0, leases.reap(ring), "before the wrapped deadline");
+            now.set(Long.MIN_VALUE + 50); // 101 ns after the lease was taken
+            assertEquals(1, leases.reap(ring), "after it");
+            assertEquals(List.of(8L), drainRequestIds(ring));
+        }
+    }
+
+    @Test
+    void anAdoptedMessageIsRedeliveredByTheFirstReapAfterTheClockMoved() throws Exception {
+        try (ManyToOneRing ring = ManyToOneRing.create(files.path("ring"), 4096);
+                LeaseTable leases = LeaseTable.create(files.path("leases"), 4, ring.maxPayloadLength())) {
+            leases.useClock(now::get);
+            MemorySegment rescued = arena.allocate(24);
+            rescued.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, 77L);
+            assertTrue(leases.adopt(3, rescued, 0, 24));
+            now.addAndGet(1);
+            assertEquals(1, leases.reap(ring), "an adopted message's lease is over as soon as time moves");
+            assertEquals(List.of(77L), drainRequestIds(ring));
         }
     }
 

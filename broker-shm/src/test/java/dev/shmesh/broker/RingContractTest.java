@@ -279,18 +279,25 @@ abstract class RingContractTest {
     @Test
     void parkedConsumerIsWokenByAProducerOnAnotherThread() throws Exception {
         Ring ring = ring("r");
+        AbstractRing shared = (AbstractRing) ring;
+        java.util.concurrent.atomic.AtomicLong consumerTid = new java.util.concurrent.atomic.AtomicLong(-1);
         CompletableFuture<Integer> consumer = CompletableFuture.supplyAsync(() -> {
+            consumerTid.set(FutexSleepers.tid());
             int r;
             do {
                 r = ring.awaitWork(20_000_000_000L);
             } while (r == Futex.WOKEN && ring.poll(new Collector(), 1) == 0); // spurious wake-up
             return r;
         });
-        // give the consumer time to go to sleep; the result does not depend on it (VALUE_CHANGED otherwise)
-        Thread.sleep(50);
+        // the consumer has advertised itself (SLEEPERS) and sleeps in futex(2) on the ring's word: the offer must wake it
+        long futexWord = shared.memory.address() + shared.futexOffset;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!FutexSleepers.asleepInFutex(consumerTid.get(), futexWord)) {
+            assertTrue(System.nanoTime() - deadline < 0, "the consumer never went to sleep");
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // the poll interval
+        }
         assertTrue(ring.offer(1, bytes(8, 0), 0, 8) >= 0);
-        int result = consumer.get(20, TimeUnit.SECONDS);
-        assertTrue(result == Futex.WOKEN || result == Futex.VALUE_CHANGED, "result " + result);
+        assertEquals(Futex.WOKEN, consumer.get(20, TimeUnit.SECONDS));
     }
 
     @Test

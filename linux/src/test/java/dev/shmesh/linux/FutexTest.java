@@ -2,6 +2,7 @@ package dev.shmesh.linux;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -63,7 +65,9 @@ class FutexTest {
             ch.write(java.nio.ByteBuffer.allocate(4096));
             MemorySegment a = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
             MemorySegment b = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
+            AtomicLong waiterTid = new AtomicLong(-1);
             CompletableFuture<Integer> waiter = CompletableFuture.supplyAsync(() -> {
+                waiterTid.set(RawSyscall.invoke(SyscallTable.require("gettid")).value());
                 try {
                     int r;
                     do {
@@ -74,17 +78,35 @@ class FutexTest {
                     throw new IllegalStateException(e);
                 }
             });
-            int woken = 0;
-            while (!waiter.isDone() && woken == 0) {
-                Thread.sleep(5);
-                b.set(ValueLayout.JAVA_INT, 64, 1);
-                woken = Futex.wake(b, 64, Integer.MAX_VALUE);
+            // the waiter sleeps in futex(2) on mapping a: only a wake through mapping b can end it before its timeout
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!asleepInFutex(waiterTid.get(), a.address() + 64)) {
+                assertTrue(System.nanoTime() - deadline < 0, "the waiter never went to sleep");
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // the poll interval
             }
-            int result = waiter.get(20, TimeUnit.SECONDS);
-            // either the wake reached the sleeper, or it saw the changed word before sleeping
-            assertEquals(woken == 1 ? Futex.WOKEN : Futex.VALUE_CHANGED, result);
+            b.set(ValueLayout.JAVA_INT, 64, 1);
+            assertEquals(1, Futex.wake(b, 64, Integer.MAX_VALUE), "the wake through b found the sleeper on a");
+            assertEquals(Futex.WOKEN, waiter.get(20, TimeUnit.SECONDS));
         } finally {
             Files.deleteIfExists(file);
+        }
+    }
+
+    /**
+     * Whether thread {@code tid} of this process sleeps in futex(2) on the word at {@code address}: sleeping (S) in the
+     * futex system call with that address as its first argument (/proc/self/task/TID/syscall). The address matters: a
+     * JVM thread also sleeps in futex(2) when it parks or stops at a safepoint.
+     */
+    private static boolean asleepInFutex(long tid, long address) {
+        Path task = Path.of("/proc/self/task", Long.toString(tid));
+        try {
+            String stat = Files.readString(task.resolve("stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            String[] call = Files.readString(task.resolve("syscall")).trim().split(" ");
+            return state == 'S' && call.length > 1 && call[0].equals(Integer.toString(SyscallTable.require("futex")))
+                    && Long.decode(call[1]) == address;
+        } catch (java.io.IOException | NumberFormatException e) {
+            return false; // not started yet
         }
     }
 }

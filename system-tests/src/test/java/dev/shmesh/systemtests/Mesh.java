@@ -121,10 +121,14 @@ final class Mesh implements AutoCloseable {
         return mesh;
     }
 
-    /** Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready. */
+    /**
+     * Waits until /status shows {@code n} edge workers, and every other process (broker, computes), ready; the first
+     * time, {@link FdLeakGuard} records the descriptors of the gateway and each worker as the baseline.
+     */
     Mesh awaitReady(int n) {
+        JsonNode ready;
         try {
-            awaitStatus(n + " ready edge workers, the rest ready too",
+            ready = awaitStatus(n + " ready edge workers, the rest ready too",
                     s -> edges(s).size() == n && countState(s, "ready") == s.get("workers").size(),
                     Duration.ofSeconds(60));
         } catch (AssertionError | RuntimeException e) {
@@ -132,6 +136,7 @@ final class Mesh implements AutoCloseable {
             close();
             throw e;
         }
+        FdLeakGuard.recordBaseline(this, ready);
         return this;
     }
 
@@ -258,8 +263,13 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the mesh; first, {@link FdLeakGuard} checks that its processes hold no descriptor more than when it became
+     * ready, and the leak it finds, if any, is thrown once the mesh is stopped.
+     */
     @Override
     public void close() {
+        AssertionError leak = FdLeakGuard.checkBeforeClose(this);
         List<ProcessHandle> all = knownProcesses();
         gateway.destroy();
         try {
@@ -300,6 +310,9 @@ final class Mesh implements AutoCloseable {
             Files.deleteIfExists(log);
         } catch (IOException ignored) {
             // a temp file
+        }
+        if (leak != null) {
+            throw leak;
         }
     }
 
@@ -345,6 +358,29 @@ final class Mesh implements AutoCloseable {
             return out;
         } finally {
             p.destroyForcibly();
+        }
+    }
+
+    /** Polls {@code condition} until it holds, or fails naming {@code what} after {@code timeout}. */
+    static void await(String what, java.util.function.BooleanSupplier condition, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            sleep(20); // the poll interval
+        }
+    }
+
+    /** Whether a TCP socket of this network namespace listens on 127.0.0.1:{@code port} (/proc/net/tcp). */
+    static boolean listening(int port) {
+        String local = String.format("0100007F:%04X", port); // 127.0.0.1, as the kernel prints it on little-endian
+        try {
+            return Files.readAllLines(Path.of("/proc/net/tcp")).stream()
+                    .map(l -> l.trim().split("\\s+"))
+                    .anyMatch(f -> f.length > 3 && f[1].equals(local) && f[3].equals("0A"));
+        } catch (IOException e) {
+            throw new AssertionError("cannot read /proc/net/tcp", e);
         }
     }
 

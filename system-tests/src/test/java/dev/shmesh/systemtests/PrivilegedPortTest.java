@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -32,26 +31,13 @@ class PrivilegedPortTest {
                         List.of("systemd-socket-activate", "-l", "127.0.0.1:" + port, "--fdname=http"),
                         port, Files.createTempDirectory("shmesh-test-run"), 2,
                         "--port", Integer.toString(decoy.getLocalPort()))) {
-            // systemd-socket-activate starts the gateway on the first connection, which waits in the backlog
-            CompletableFuture<Integer> first = CompletableFuture.supplyAsync(() -> {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (true) {
-                    try {
-                        // the first connection waits in the backlog through the whole start: a root gateway starts its
-                        // JVM twice (it re-executes itself unprivileged), then spawns and boots a worker
-                        return mesh.get(port, "/v1/echo?msg=activated", Duration.ofSeconds(45)).statusCode();
-                    } catch (java.net.ConnectException e) {
-                        // systemd-socket-activate is not listening yet
-                        if (System.nanoTime() > deadline) {
-                            throw new IllegalStateException("systemd-socket-activate never listened", e);
-                        }
-                        Mesh.sleep(100);
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-            });
-            assertEquals(200, first.get(60, TimeUnit.SECONDS), mesh::logTail);
+            // systemd-socket-activate starts the gateway on the first connection, which waits in the backlog through
+            // the whole start: a root gateway starts its JVM twice (it re-executes itself unprivileged), then spawns
+            // and boots a worker. One request, once the activator listens: no retry that could hide a refusal.
+            Mesh.await("systemd-socket-activate listening on 127.0.0.1:" + port, () -> Mesh.listening(port),
+                    Duration.ofSeconds(20));
+            assertEquals(200, mesh.get(port, "/v1/echo?msg=activated", Duration.ofSeconds(60)).statusCode(),
+                    mesh::logTail);
             JsonNode status = mesh.awaitReady(2).status();
             assertEquals("127.0.0.1:" + port, status.get("listeners").get(0).get("address").asText());
         }

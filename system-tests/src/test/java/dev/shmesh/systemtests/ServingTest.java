@@ -111,13 +111,14 @@ class ServingTest {
         assertEquals("hello mesh", Mesh.JSON.readTree(h1.body()).get("msg").asText());
         assertTrue(Mesh.JSON.readTree(h1.body()).get("worker").asText().startsWith("worker-"));
 
-        HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
-        HttpResponse<String> r = h2.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mesh.port + "/v1/echo?msg=h2c")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode());
-        assertEquals(HttpClient.Version.HTTP_2, r.version(), "upgraded to h2c");
-        assertEquals("h2c", Mesh.JSON.readTree(r.body()).get("msg").asText());
+        try (HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build()) {
+            HttpResponse<String> r = h2.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mesh.port + "/v1/echo?msg=h2c")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertEquals(HttpClient.Version.HTTP_2, r.version(), "upgraded to h2c");
+            assertEquals("h2c", Mesh.JSON.readTree(r.body()).get("msg").asText());
+        }
 
         // h2c with prior knowledge, as gRPC clients speak it: a raw preface must be accepted
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), mesh.port)) {

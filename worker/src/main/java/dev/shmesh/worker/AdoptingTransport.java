@@ -31,7 +31,7 @@ import java.util.concurrent.ThreadFactory;
  * Vert.x shutdown) closes only that copy: the socket keeps listening in the gateway and in the
  * other workers. The bind that Vert.x issues is swallowed by the first pipeline handler because
  * the socket is bound already — in the gateway's network namespace, which is why a worker in an
- * empty network namespace can still serve.
+ * empty network namespace can still serve. Each accepted connection gets {@link ConnectionLimits}.
  */
 final class AdoptingTransport implements Transport {
     private final EpollTransport epoll = new EpollTransport();
@@ -60,6 +60,10 @@ final class AdoptingTransport implements Transport {
             }
             EpollServerSocketChannel channel = new EpollServerSocketChannel(fd);
             channel.pipeline().addFirst("shmesh-adopted-bind", SwallowBind.INSTANCE);
+            ChannelHandler limits = ConnectionLimits.acceptor();
+            if (limits != null) {
+                channel.pipeline().addLast("shmesh-connection-limits", limits);
+            }
             return channel;
         };
     }
