@@ -40,14 +40,15 @@ public class AdminRoutes {
         }
         b.append("control ").append(status.get("controlSocket"))
                 .append("  rejected peers ").append(status.get("rejectedPeers")).append("\n\n");
-        b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %-9s %-8s %-8s %s%n",
-                "WORKER", "PID", "ROLE", "STATE", "RESTARTS", "UPTIME", "REQUESTS", "SECCOMP", "CAPEFF", "NETNS"));
+        b.append(String.format("%-12s %-8s %-8s %-10s %-11s %-8s %-9s %-9s %-8s %-8s %s%n", "WORKER", "PID", "ROLE",
+                "SERVICE", "STATE", "RESTARTS", "UPTIME", "REQUESTS", "SECCOMP", "CAPEFF", "NETNS"));
         for (Map<String, Object> w : (List<Map<String, Object>>) status.get("workers")) {
             Map<String, Object> h = w.get("health") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
             Map<String, Object> sb = h.get("sandbox") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
             String capEff = String.valueOf(sb.getOrDefault("capEff", "-"));
-            b.append(String.format("%-10s %-8s %-6s %-11s %-8s %-9s %-9s %-8s %-8s %s%n",
-                    w.get("id"), w.get("pid") == null ? "-" : w.get("pid"), w.get("role"), w.get("state"),
+            b.append(String.format("%-12s %-8s %-8s %-10s %-11s %-8s %-9s %-9s %-8s %-8s %s%n",
+                    w.get("id"), w.get("pid") == null ? "-" : w.get("pid"), w.get("role"),
+                    w.getOrDefault("service", "-"), w.get("state"),
                     w.get("restarts"), w.get("uptime"), h.getOrDefault("requests", "-"),
                     sb.getOrDefault("seccomp", "-"), capEff.replaceFirst("^0+(?=.)", ""),
                     sb.getOrDefault("ns.net", "-")));
