@@ -58,8 +58,16 @@ final class GrpcForwarder {
             "grpc-accept-encoding", "grpc-message-type", "content-length", "host", "connection", "user-agent",
             "grpc-status", "grpc-message", "keep-alive", "transfer-encoding", "upgrade");
 
+    /** Methods remembered at most: clients choose method names, so the cache must not grow with them. */
+    private static final int MAX_TARGETS = 4096;
+
+    /** Where a forwarded method goes: the owning mesh service, and the method as the channel calls it. */
+    private record Target(String service, MethodDescriptor<byte[], byte[]> method) {}
+
     private final MeshRouter router;
     private final GrpcServer server;
+    private final java.util.concurrent.ConcurrentHashMap<String, Target> targets =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     GrpcForwarder(Vertx vertx, MeshRouter router) {
         this.router = router;
@@ -69,8 +77,9 @@ final class GrpcForwarder {
     /** A Vert.x route handler: takes gRPC requests for routed services, passes everything else on. */
     void handle(RoutingContext ctx) {
         String type = ctx.request().getHeader("content-type");
+        String path = ctx.request().path();
         if (ctx.request().version() != HttpVersion.HTTP_2 || type == null || !type.startsWith("application/grpc")
-                || router.serviceForGrpcPath(ctx.request().path()).isEmpty()) {
+                || path == null || path.isEmpty() || target(path.substring(1)) == null) {
             ctx.next();
             return;
         }
@@ -80,8 +89,8 @@ final class GrpcForwarder {
 
     private void forward(GrpcServerRequest<Buffer, Buffer> request) {
         GrpcServerResponse<Buffer, Buffer> response = request.response();
-        Optional<String> service = router.serviceForGrpcPath("/" + request.fullMethodName());
-        if (service.isEmpty()) { // handle() checked it; the path cannot have changed
+        Target target = target(request.fullMethodName());
+        if (target == null) { // handle() checked it; the path cannot have changed
             response.status(GrpcStatus.UNIMPLEMENTED).end();
             return;
         }
@@ -92,11 +101,8 @@ final class GrpcForwarder {
         if (timeoutNanos != null) {
             options = options.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS);
         }
-        ManagedChannel channel = router.channel(service.get());
-        ClientCall<byte[], byte[]> call = channel.newCall(MethodDescriptor.newBuilder(BYTES, BYTES)
-                .setType(MethodDescriptor.MethodType.UNKNOWN)
-                .setFullMethodName(request.fullMethodName())
-                .build(), options);
+        ManagedChannel channel = router.channel(target.service());
+        ClientCall<byte[], byte[]> call = channel.newCall(target.method(), options);
         boolean[] paused = {false};
         call.start(new ClientCall.Listener<>() {
             @Override
@@ -144,6 +150,29 @@ final class GrpcForwarder {
         request.errorHandler(error -> call.cancel("the client ended the call: " + error, null));
         request.exceptionHandler(e -> call.cancel("the client's stream failed", e));
         response.exceptionHandler(e -> call.cancel("the client's stream failed", e));
+    }
+
+    /**
+     * The target of {@code fullMethodName} ({@code pkg.Service/Method}), or null when it is not a routed method: the
+     * path is parsed and the descriptor built once per method, not per call (up to {@link #MAX_TARGETS} methods).
+     */
+    private Target target(String fullMethodName) {
+        Target known = targets.get(fullMethodName);
+        if (known != null) {
+            return known;
+        }
+        Optional<String> service = router.serviceForGrpcPath("/" + fullMethodName);
+        if (service.isEmpty()) {
+            return null;
+        }
+        Target target = new Target(service.get(), MethodDescriptor.newBuilder(BYTES, BYTES)
+                .setType(MethodDescriptor.MethodType.UNKNOWN)
+                .setFullMethodName(fullMethodName)
+                .build());
+        if (targets.size() < MAX_TARGETS) {
+            targets.putIfAbsent(fullMethodName, target);
+        }
+        return target;
     }
 
     /** The client's headers as gRPC metadata: everything but HTTP/2 and gRPC framing; {@code -bin} values decoded. */
